@@ -1,0 +1,103 @@
+"""fireredasr-transcribe: the released ``speech2text.py`` command line.
+
+    fireredasr-transcribe --asr_type aed --model_dir MODEL --wav_scp wav.scp \
+        --output hyp.txt --batch_size 4 --beam_size 3 --softmax_smoothing 1.25 \
+        --aed_length_penalty 0.6
+
+Writes ``uttid<TAB>text`` lines. Inputs that cannot be decoded are reported and skipped;
+the exit status is 1 only when nothing could be decoded.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import List, Optional
+
+import torch
+
+from fireredasr.data.cmvn import CMVNError
+from fireredasr.decode.api import FireRedAsr
+from fireredasr.models.checkpoint import CheckpointError
+from fireredasr.decode.wav_inputs import collect_wavs
+
+logger = logging.getLogger("fireredasr.transcribe")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--asr_type", required=True, choices=["aed", "llm"])
+    p.add_argument("--model_dir", required=True)
+    io = p.add_argument_group("input / output")
+    io.add_argument("--wav_path")
+    io.add_argument("--wav_paths", nargs="*")
+    io.add_argument("--wav_dir")
+    io.add_argument("--wav_scp")
+    io.add_argument("--output", help="write 'uttid<TAB>text' lines here (default: stdout)")
+    d = p.add_argument_group("decoding")
+    d.add_argument("--use_gpu", type=int, default=1,
+                   help="1: decode on CUDA when it is available (falls back to CPU)")
+    d.add_argument("--bf16", type=int, default=0, help="1: bf16 autocast")
+    d.add_argument("--batch_size", type=int, default=1)
+    d.add_argument("--beam_size", type=int, default=1)
+    d.add_argument("--decode_max_len", type=int, default=0)
+    aed = p.add_argument_group("FireRedASR-AED")
+    aed.add_argument("--nbest", type=int, default=1)
+    aed.add_argument("--softmax_smoothing", type=float, default=1.0)
+    aed.add_argument("--aed_length_penalty", type=float, default=0.0)
+    aed.add_argument("--eos_penalty", type=float, default=1.0)
+    llm = p.add_argument_group("FireRedASR-LLM")
+    llm.add_argument("--decode_min_len", type=int, default=0)
+    llm.add_argument("--repetition_penalty", type=float, default=1.0)
+    llm.add_argument("--llm_length_penalty", type=float, default=0.0)
+    llm.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--log_level", default="INFO")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        wavs = collect_wavs(args.wav_path, args.wav_paths, args.wav_dir, args.wav_scp)
+    except (ValueError, FileNotFoundError) as e:
+        logger.error("%s", e)
+        return 2
+    use_gpu = bool(args.use_gpu) and torch.cuda.is_available()
+    if args.use_gpu and not use_gpu:
+        logger.info("CUDA is not available; decoding on CPU")
+    try:
+        model = FireRedAsr.from_pretrained(args.asr_type, args.model_dir)
+    except (FileNotFoundError, CheckpointError, CMVNError, ValueError, NotImplementedError) as e:
+        logger.error("cannot load the model: %s", e)
+        return 2
+    decode_args = {k: getattr(args, k) for k in (
+        "beam_size", "nbest", "decode_max_len", "softmax_smoothing", "aed_length_penalty",
+        "eos_penalty", "decode_min_len", "repetition_penalty", "llm_length_penalty",
+        "temperature")}
+    decode_args.update(use_gpu=use_gpu, bf16=bool(args.bf16))
+    logger.info("%d inputs, batch size %d", len(wavs), args.batch_size)
+
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    decoded = 0
+    try:
+        for start in range(0, len(wavs), max(1, args.batch_size)):
+            batch = wavs[start: start + max(1, args.batch_size)]
+            results = model.transcribe([u for u, _ in batch], [w for _, w in batch], decode_args)
+            for r in results:
+                out.write(f"{r['uttid']}\t{r['text']}\n")
+            out.flush()
+            decoded += len(results)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    skipped = len(wavs) - decoded
+    logger.info("decoded %d of %d inputs%s", decoded, len(wavs),
+                f"; {skipped} skipped (see the errors above)" if skipped else "")
+    return 0 if decoded > 0 or not wavs else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Audio reading: files (wav, flac, ... through soundfile) and Kaldi ``cmd |`` pipes.
+
+Every reader returns mono float32 samples in *int16 scale* (as Kaldi and the released
+FireRedASR front end see them) at the model's sample rate. Anything that would be misread
+silently (several channels, no samples, an unreadable file) raises :class:`AudioError`
+naming the source.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+from typing import Tuple
+
+import numpy as np
+import soundfile as sf
+
+logger = logging.getLogger(__name__)
+
+TARGET_SAMPLE_RATE = 16000
+INT16_SCALE = 32768.0
+
+
+class AudioError(RuntimeError):
+    """Audio that cannot be used as model input; the message names the source."""
+
+
+def is_pipe(spec: str) -> bool:
+    """True for a Kaldi wav.scp command entry (``sox a.flac -t wav - |``)."""
+    return spec.rstrip().endswith("|")
+
+
+def _read_pipe_bytes(spec: str) -> bytes:
+    cmd = spec.rstrip()[:-1]
+    try:
+        proc = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, check=False)
+    except OSError as e:
+        raise AudioError(f"cannot run audio command '{cmd}': {e}") from e
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()[-500:]
+        raise AudioError(f"audio command '{cmd}' failed (exit {proc.returncode}): {err}")
+    if not proc.stdout:
+        raise AudioError(f"audio command '{cmd}' wrote nothing to stdout")
+    return proc.stdout
+
+
+def read_audio_raw(spec: str) -> Tuple[np.ndarray, int]:
+    """Read ``spec`` (a path or a ``cmd |`` pipe) as float32 in [-1, 1], shape (samples, channels)."""
+    try:
+        if is_pipe(spec):
+            data, sr = sf.read(io.BytesIO(_read_pipe_bytes(spec)), dtype="float32",
+                               always_2d=True)
+        else:
+            data, sr = sf.read(spec, dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except FileNotFoundError as e:
+        raise AudioError(f"audio file not found: {spec}") from e
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as e:
+        raise AudioError(f"cannot read audio '{spec}': {e}") from e
+    return data, sr
+
+
+def resample(samples: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
+    """Band-limited resampling (torchaudio's sinc interpolation) of a 1-D signal."""
+    import torch
+    import torchaudio.functional as AF
+
+    out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples)), orig_sr, new_sr)
+    return out.numpy()
+
+
+def load_audio(spec: str, target_sr: int = TARGET_SAMPLE_RATE) -> Tuple[np.ndarray, int]:
+    """Load mono audio as float32 in int16 scale at ``target_sr``.
+
+    Returns ``(samples, target_sr)``. Other sample rates are resampled with a logged note;
+    multi-channel and empty audio raise :class:`AudioError`.
+    """
+    data, sr = read_audio_raw(spec)
+    if data.shape[1] != 1:
+        raise AudioError(f"'{spec}' has {data.shape[1]} channels; FireRedASR needs mono "
+                         "audio (select or mix a channel first, e.g. 'sox in.wav -c 1 out.wav')")
+    samples = data[:, 0]
+    if samples.size == 0:
+        raise AudioError(f"'{spec}' holds no samples")
+    if sr != target_sr:
+        logger.info("resampling '%s' from %d Hz to %d Hz", spec, sr, target_sr)
+        samples = resample(samples, sr, target_sr)
+    return samples * np.float32(INT16_SCALE), target_sr
+
+
+def audio_duration(samples: np.ndarray, sample_rate: int) -> float:
+    """Duration in seconds."""
+    return samples.shape[0] / float(sample_rate)

@@ -1,0 +1,150 @@
+"""The transcription API, compatible with the released ``FireRedAsr`` class.
+
+    from fireredasr.models.fireredasr import FireRedAsr
+    model = FireRedAsr.from_pretrained("aed", "pretrained_models/FireRedASR-AED-L")
+    results = model.transcribe(["utt1"], ["utt1.wav"], {"beam_size": 3})
+    # [{"uttid": "utt1", "text": "...", "wav": "utt1.wav", "rtf": "0.0123"}]
+
+Unlike the released code, an input that cannot be decoded (unreadable, empty, too long) is
+logged with its reason and left out of the results instead of aborting the whole batch; callers
+find the skipped ones by comparing the returned uttids with those they asked for.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+
+from fireredasr.data.audio import AudioError
+from fireredasr.data.frontend import Frontend, pad_features
+from fireredasr.decode.beam_search import BeamSearchConfig
+from fireredasr.models.checkpoint import load_aed_model
+from fireredasr.models.conformer_encoder import InputTooLongError
+from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
+
+logger = logging.getLogger(__name__)
+
+# The released AED model was trained on utterances up to about a minute; beyond that it is
+# known to hallucinate or drop words.
+LONG_AUDIO_WARN_SECONDS = 60.0
+
+AED_FILES = ("model.pth.tar", "cmvn.ark", "dict.txt", "train_bpe1000.model")
+
+
+def _require_files(model_dir: str, names: Sequence[str]) -> None:
+    if not os.path.isdir(model_dir):
+        raise FileNotFoundError(f"model folder not found: {model_dir}")
+    missing = [n for n in names if not os.path.exists(os.path.join(model_dir, n))]
+    if missing:
+        raise FileNotFoundError(f"model folder {model_dir} lacks {', '.join(missing)} "
+                                f"(a FireRedASR-AED folder holds {', '.join(names)})")
+
+
+def beam_config_from_args(args: Dict[str, Any]) -> BeamSearchConfig:
+    """Map the released ``args`` dict keys onto :class:`BeamSearchConfig`."""
+    return BeamSearchConfig(
+        beam_size=int(args.get("beam_size", 1)),
+        nbest=int(args.get("nbest", 1)),
+        decode_max_len=int(args.get("decode_max_len", 0)),
+        softmax_smoothing=float(args.get("softmax_smoothing", 1.0)),
+        length_penalty=float(args.get("aed_length_penalty", 0.0)),
+        eos_penalty=float(args.get("eos_penalty", 1.0)),
+    )
+
+
+class FireRedAsr:
+    """Load a released-layout model folder and transcribe batches of audio files."""
+
+    @classmethod
+    def from_pretrained(cls, asr_type: str, model_dir: str) -> "FireRedAsr":
+        if asr_type == "aed":
+            _require_files(model_dir, AED_FILES)
+            frontend = Frontend.from_cmvn_file(os.path.join(model_dir, "cmvn.ark"))
+            model, _ = load_aed_model(os.path.join(model_dir, "model.pth.tar"))
+            tokenizer = ChineseCharEnglishSpmTokenizer.from_files(
+                os.path.join(model_dir, "dict.txt"),
+                os.path.join(model_dir, "train_bpe1000.model"))
+        elif asr_type == "llm":
+            raise NotImplementedError(
+                "FireRedASR-LLM inference is not part of this toolkit yet; use asr_type='aed'")
+        else:
+            raise ValueError(f"asr_type must be 'aed' or 'llm', got {asr_type!r}")
+        model.eval()
+        return cls(asr_type, frontend, model, tokenizer)
+
+    def __init__(self, asr_type: str, frontend: Frontend, model: torch.nn.Module, tokenizer):
+        self.asr_type = asr_type
+        self.feat_extractor = frontend
+        self.model = model
+        self.tokenizer = tokenizer
+
+    def _load_batch(self, uttids: Sequence[str], wav_paths: Sequence[str]):
+        """Features of every readable input; unreadable or too long ones are logged and dropped."""
+        kept, feats, durs = [], [], []
+        max_frames = self.model.encoder.max_input_frames
+        for i, (uttid, path) in enumerate(zip(uttids, wav_paths)):
+            try:
+                feat, dur = self.feat_extractor.load(path)
+            except AudioError as e:
+                logger.error("skipping %s: %s", uttid, e)
+                continue
+            if feat.size(0) == 0:
+                logger.error("skipping %s: %s is shorter than one 25 ms frame", uttid, path)
+                continue
+            if feat.size(0) > max_frames:
+                logger.error("skipping %s: %.1f s of audio exceeds the model's limit of about "
+                             "%.0f s (its positional table); split it into shorter segments",
+                             uttid, dur, max_frames / 100)
+                continue
+            if dur > LONG_AUDIO_WARN_SECONDS:
+                logger.warning("%s is %.1f s long; the released models were trained on shorter "
+                               "utterances and may hallucinate beyond %.0f s",
+                               uttid, dur, LONG_AUDIO_WARN_SECONDS)
+            kept.append(i)
+            feats.append(feat)
+            durs.append(dur)
+        return kept, feats, durs
+
+    @torch.no_grad()
+    def transcribe(self, batch_uttid: Sequence[str], batch_wav_path: Sequence[str],
+                   args: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        """Decode one batch. Returns one dict (uttid, text, wav, rtf) per decodable input.
+
+        ``args`` takes the released keys (use_gpu, beam_size, nbest, decode_max_len,
+        softmax_smoothing, aed_length_penalty, eos_penalty) plus ``bf16`` for bf16 autocast.
+        With nbest > 1 each dict also has "nbest": [{"text", "score"}, ...], best first.
+        """
+        args = dict(args or {})
+        cfg = beam_config_from_args(args)
+        kept, feats, durs = self._load_batch(batch_uttid, batch_wav_path)
+        if not kept:
+            return []
+        device = torch.device("cuda" if args.get("use_gpu", False) else "cpu")
+        self.model.to(device)
+        padded, lengths = pad_features(feats)
+        padded, lengths = padded.to(device), lengths.to(device)
+
+        autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
+                    if args.get("bf16", False) else contextlib.nullcontext())
+        start = time.perf_counter()
+        with autocast:
+            hyps = self.model.transcribe(
+                padded, lengths, cfg.beam_size, cfg.nbest, cfg.decode_max_len,
+                cfg.softmax_smoothing, cfg.length_penalty, cfg.eos_penalty)
+        elapsed = time.perf_counter() - start
+        total_dur = sum(durs)
+        rtf = elapsed / total_dur if total_dur > 0 else 0.0
+
+        results = []
+        for i, nbest in zip(kept, hyps):
+            texts = [self.tokenizer.detokenize([int(t) for t in h["yseq"]]) for h in nbest]
+            result = {"uttid": batch_uttid[i], "text": texts[0], "wav": batch_wav_path[i],
+                      "rtf": f"{rtf:.4f}"}
+            if cfg.nbest > 1:
+                result["nbest"] = [{"text": t, "score": h["score"]} for t, h in zip(texts, nbest)]
+            results.append(result)
+        return results

@@ -1,0 +1,155 @@
+"""Batch beam search for FireRedASR-AED with the released semantics (DESIGN.md section 6).
+
+The search itself (scoring, pruning, finished hypotheses, length penalty) is shared by two
+drivers: :func:`batch_beam_search` uses the decoder's incremental key/value caches, and
+:func:`uncached_batch_beam_search` re-runs every layer over all earlier steps as the
+released code does. The second exists as a correctness and speed baseline (tests, bench).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Dict, List
+
+import torch
+import torch.nn.functional as F
+
+from fireredasr.models.transformer_decoder import DecoderState, TransformerDecoder
+
+logger = logging.getLogger(__name__)
+
+INF = 1e10
+
+
+@dataclass(frozen=True)
+class BeamSearchConfig:
+    """Decoding options, named as in the released ``speech2text.py``."""
+
+    beam_size: int = 1
+    nbest: int = 1
+    decode_max_len: int = 0  # 0: the padded encoder length of the batch
+    softmax_smoothing: float = 1.0
+    length_penalty: float = 0.0
+    eos_penalty: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
+        if not 1 <= self.nbest <= self.beam_size:
+            raise ValueError(f"nbest must be in [1, beam_size={self.beam_size}], got {self.nbest}")
+        if not 0.0 < self.eos_penalty <= 1.0:
+            raise ValueError(f"eos_penalty must be in (0, 1], got {self.eos_penalty}")
+        if self.softmax_smoothing <= 0.0:
+            raise ValueError(f"softmax_smoothing must be > 0, got {self.softmax_smoothing}")
+
+
+Hypothesis = Dict[str, object]  # {"yseq": LongTensor of token ids, "score": float}
+
+
+def _search(step: Callable[[torch.Tensor], torch.Tensor],
+            reorder: Callable[[torch.Tensor], None],
+            n: int, max_len: int, sos_id: int, eos_id: int, cfg: BeamSearchConfig,
+            device: torch.device) -> List[List[Hypothesis]]:
+    """Run the released beam search given ``step(last_tokens) -> logits`` and ``reorder(rows)``."""
+    B = cfg.beam_size
+    rows = n * B
+    ys = torch.full((rows, 1), sos_id, dtype=torch.long, device=device)
+    scores = torch.tensor([0.0] + [-INF] * (B - 1), device=device).repeat(n).view(rows, 1)
+    finished = torch.zeros(rows, 1, dtype=torch.bool, device=device)
+    # A finished hypothesis continues only with eos at no cost.
+    finished_scores = torch.tensor([0.0] + [-INF] * (B - 1), device=device).view(1, B)
+    utt_offset = (B * torch.arange(n, device=device)).repeat_interleave(B)
+
+    for _ in range(max_len):
+        logits = step(ys[:, -1]).float()
+        t_scores = F.log_softmax(logits / cfg.softmax_smoothing, dim=-1)
+        if cfg.eos_penalty != 1.0:
+            t_scores[:, eos_id] *= cfg.eos_penalty
+        top_scores, top_ys = torch.topk(t_scores, k=B, dim=1)
+        top_scores = torch.where(finished, finished_scores, top_scores)
+        top_ys = top_ys.masked_fill(finished, eos_id)
+
+        scores, best = torch.topk((scores + top_scores).view(n, B * B), k=B, dim=1)
+        scores = scores.view(rows, 1)
+        src_rows = torch.div(best, B, rounding_mode="floor").view(rows) + utt_offset
+        new_tokens = torch.gather(top_ys.view(n, B * B), 1, best).view(rows, 1)
+        ys = torch.cat((ys[src_rows], new_tokens), dim=1)
+        reorder(src_rows)
+        finished = new_tokens == eos_id
+        if bool(finished.all()):
+            break
+
+    # GNMT length penalty; lengths count every token that is not eos (sos included).
+    scores = scores.view(n, B)
+    ys = ys.view(n, B, -1)
+    lengths = (ys != eos_id).sum(dim=-1)
+    if cfg.length_penalty > 0.0:
+        scores = scores / torch.pow((5.0 + lengths.float()) / 6.0, cfg.length_penalty)
+    nbest_scores, nbest_ids = torch.topk(scores, k=cfg.nbest, dim=1)
+    results: List[List[Hypothesis]] = []
+    for i in range(n):
+        hyps = []
+        for score, j in zip(nbest_scores[i].tolist(), nbest_ids[i].tolist()):
+            hyps.append({"yseq": ys[i, j, 1: int(lengths[i, j])].cpu(), "score": score})
+        results.append(hyps)
+    return results
+
+
+def resolve_max_len(cfg: BeamSearchConfig, enc_len: int, decoder: TransformerDecoder) -> int:
+    """decode_max_len, or the padded encoder length when 0, capped by the decoder's table."""
+    max_len = cfg.decode_max_len if cfg.decode_max_len > 0 else enc_len
+    if max_len > decoder.max_positions:
+        logger.warning("decode length %d capped at the decoder's %d positions",
+                       max_len, decoder.max_positions)
+        max_len = decoder.max_positions
+    return max_len
+
+
+@torch.no_grad()
+def batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor, enc_mask: torch.Tensor,
+                      cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
+    """Cached batch beam search. enc: (N, T, d); enc_mask: (N, T) bool. Returns N n-best lists."""
+    max_len = resolve_max_len(cfg, enc.size(1), decoder)
+    state: DecoderState = decoder.init_state(enc, enc_mask, cfg.beam_size, max_len)
+    return _search(lambda tok: decoder.step(state, tok), state.reorder, enc.size(0), max_len,
+                   decoder.sos_id, decoder.eos_id, cfg, enc.device)
+
+
+@torch.no_grad()
+def uncached_batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor,
+                               enc_mask: torch.Tensor,
+                               cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
+    """The released algorithm: every step re-runs each layer's attention over all earlier
+    positions and re-projects the encoder output (kept as a baseline for tests and bench)."""
+    max_len = resolve_max_len(cfg, enc.size(1), decoder)
+    B = cfg.beam_size
+    enc_b = enc.repeat_interleave(B, dim=0)
+    cross_mask = enc_mask.repeat_interleave(B, dim=0)[:, None, None, :]
+    history = {"ys": torch.full((enc_b.size(0), 0), 0, dtype=torch.long, device=enc.device),
+               "layers": [None] * decoder.n_layers}
+
+    def step(tokens: torch.Tensor) -> torch.Tensor:
+        ys = torch.cat((history["ys"], tokens[:, None]), dim=1)
+        history["ys"] = ys
+        t = ys.size(1)
+        key_mask = (ys != decoder.pad_id)[:, None, None, :]
+        x = decoder.embed(ys)
+        for i, layer in enumerate(decoder.layer_stack):
+            prev = history["layers"][i]
+            # The released cache holds each layer's outputs; inputs for all positions are
+            # re-normalised and re-projected, only the last position's query is new.
+            h = layer.self_attn_norm(x)
+            out = x[:, -1:] + layer.self_attn(h[:, -1:], h, key_mask)
+            out = out + layer.cross_attn(layer.cross_attn_norm(out), enc_b, cross_mask)
+            out = out + layer.mlp(layer.mlp_norm(out))
+            x = out if prev is None else torch.cat((prev, out), dim=1)
+            history["layers"][i] = x
+        assert x.size(1) == t
+        return decoder.tgt_word_prj(decoder.layer_norm_out(x[:, -1]))
+
+    def reorder(rows: torch.Tensor) -> None:
+        history["ys"] = history["ys"][rows]
+        history["layers"] = [h[rows] for h in history["layers"]]
+
+    return _search(step, reorder, enc.size(0), max_len, decoder.sos_id, decoder.eos_id,
+                   cfg, enc.device)

@@ -1,0 +1,55 @@
+"""FireRedASR-AED: Conformer encoder + Transformer decoder."""
+from __future__ import annotations
+
+import argparse
+from typing import List, Tuple
+
+import torch
+import torch.nn as nn
+
+from fireredasr.models.conformer_encoder import ConformerEncoder
+from fireredasr.models.transformer_decoder import TransformerDecoder
+
+# The fields of the released ``args`` Namespace that define the architecture.
+AED_ARG_FIELDS = ("idim", "n_layers_enc", "n_layers_dec", "n_head", "d_model",
+                  "residual_dropout", "dropout_rate", "kernel_size", "pe_maxlen",
+                  "odim", "sos_id", "eos_id", "pad_id")
+
+
+class FireRedAsrAed(nn.Module):
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "FireRedAsrAed":
+        missing = [f for f in AED_ARG_FIELDS if not hasattr(args, f)]
+        if missing:
+            raise ValueError(f"AED args lack the fields {missing}")
+        return cls(args)
+
+    def __init__(self, args: argparse.Namespace):
+        super().__init__()
+        self.args = argparse.Namespace(**{f: getattr(args, f) for f in AED_ARG_FIELDS})
+        self.sos_id, self.eos_id, self.pad_id = args.sos_id, args.eos_id, args.pad_id
+        self.encoder = ConformerEncoder(
+            args.idim, args.n_layers_enc, args.n_head, args.d_model,
+            args.residual_dropout, args.dropout_rate, args.kernel_size, args.pe_maxlen)
+        self.decoder = TransformerDecoder(
+            args.sos_id, args.eos_id, args.pad_id, args.odim,
+            args.n_layers_dec, args.n_head, args.d_model,
+            args.residual_dropout, args.pe_maxlen)
+
+    def forward(self, feats: torch.Tensor, feat_lengths: torch.Tensor,
+                ys_in: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced logits (N, L, V) and encoder lengths, for training."""
+        enc, enc_lengths, enc_mask = self.encoder(feats, feat_lengths)
+        return self.decoder(ys_in, enc, enc_mask), enc_lengths
+
+    @torch.no_grad()
+    def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor, beam_size: int = 1,
+                   nbest: int = 1, decode_max_len: int = 0, softmax_smoothing: float = 1.0,
+                   length_penalty: float = 0.0, eos_penalty: float = 1.0) -> List[List[dict]]:
+        """Released-compatible batch beam search: one n-best list of {"yseq", "score"} per input."""
+        from fireredasr.decode.beam_search import BeamSearchConfig, batch_beam_search
+
+        cfg = BeamSearchConfig(beam_size, nbest, decode_max_len, softmax_smoothing,
+                               length_penalty, eos_penalty)
+        enc, _, enc_mask = self.encoder(feats, lengths)
+        return batch_beam_search(self.decoder, enc, enc_mask, cfg)

@@ -1,0 +1,38 @@
+"""Install the FireRedASR training and evaluation toolkit: ``pip install -e '.[test]'``."""
+from setuptools import find_packages, setup
+
+# Exact pins: the torch/torchaudio pair must match (torchaudio wheels are built against the
+# CUDA-enabled torch and do not import beside a CPU-only build; torch 2.14.1 runs on CPU too).
+INSTALL_REQUIRES = [
+    "torch==2.14.1",
+    "torchaudio==2.11.0",
+    "numpy==2.4.6",
+    "deepspeed==0.19.8",
+    "transformers==5.24.0",
+    "peft==0.21.2",
+    "sentencepiece==0.2.3",
+    "kaldiio==2.18.1",
+    "kaldi-native-fbank==1.23.0",
+    "soundfile==0.14.0",
+    "hydra-core==1.3.8",
+    "tensorboard==2.21.0",
+    "jiwer==4.0.0",
+]
+
+setup(
+    name="fireredasr",
+    version="0.1.0",
+    description="Training, fine-tuning and evaluation recipes for FireRedASR-AED and FireRedASR-LLM",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["fireredasr", "fireredasr.*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"test": ["pytest==9.2.0"]},
+    entry_points={
+        "console_scripts": [
+            "fireredasr-transcribe=fireredasr.bin.transcribe:main",
+        ],
+    },
+)
