@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import subprocess
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import soundfile as sf
@@ -45,14 +45,23 @@ def _read_pipe_bytes(spec: str) -> bytes:
     return proc.stdout
 
 
-def read_audio_raw(spec: str) -> Tuple[np.ndarray, int]:
-    """Read ``spec`` (a path or a ``cmd |`` pipe) as float32 in [-1, 1], shape (samples, channels)."""
+def read_audio_raw(spec: str, start: Optional[float] = None,
+                   end: Optional[float] = None) -> Tuple[np.ndarray, int]:
+    """Read ``spec`` (a path or a ``cmd |`` pipe) as float32 in [-1, 1], shape (samples, channels).
+
+    ``start``/``end`` (seconds) select a segment; files are read from there without decoding
+    the rest (soundfile seeks, Ogg Opus included), pipes are decoded whole and sliced.
+    """
     try:
         if is_pipe(spec):
             data, sr = sf.read(io.BytesIO(_read_pipe_bytes(spec)), dtype="float32",
                                always_2d=True)
+            if start is not None or end is not None:
+                data = data[_frame(start, sr, 0): _frame(end, sr, None)]
         else:
-            data, sr = sf.read(spec, dtype="float32", always_2d=True)
+            sr = sf.info(spec).samplerate if (start is not None or end is not None) else None
+            data, sr = sf.read(spec, dtype="float32", always_2d=True,
+                               start=_frame(start, sr, 0), stop=_frame(end, sr, None))
     except AudioError:
         raise
     except FileNotFoundError as e:
@@ -60,6 +69,10 @@ def read_audio_raw(spec: str) -> Tuple[np.ndarray, int]:
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as e:
         raise AudioError(f"cannot read audio '{spec}': {e}") from e
     return data, sr
+
+
+def _frame(seconds: Optional[float], sr: Optional[int], default):
+    return default if seconds is None else int(round(seconds * sr))
 
 
 def resample(samples: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
@@ -71,19 +84,22 @@ def resample(samples: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
     return out.numpy()
 
 
-def load_audio(spec: str, target_sr: int = TARGET_SAMPLE_RATE) -> Tuple[np.ndarray, int]:
-    """Load mono audio as float32 in int16 scale at ``target_sr``.
+def load_audio(spec: str, target_sr: int = TARGET_SAMPLE_RATE, start: Optional[float] = None,
+               end: Optional[float] = None) -> Tuple[np.ndarray, int]:
+    """Load mono audio (optionally the segment ``start``-``end`` seconds) as float32 in int16
+    scale at ``target_sr``.
 
     Returns ``(samples, target_sr)``. Other sample rates are resampled with a logged note;
     multi-channel and empty audio raise :class:`AudioError`.
     """
-    data, sr = read_audio_raw(spec)
+    data, sr = read_audio_raw(spec, start, end)
     if data.shape[1] != 1:
         raise AudioError(f"'{spec}' has {data.shape[1]} channels; FireRedASR needs mono "
                          "audio (select or mix a channel first, e.g. 'sox in.wav -c 1 out.wav')")
     samples = data[:, 0]
     if samples.size == 0:
-        raise AudioError(f"'{spec}' holds no samples")
+        where = f" [{start}-{end} s]" if start is not None or end is not None else ""
+        raise AudioError(f"'{spec}'{where} holds no samples")
     if sr != target_sr:
         logger.info("resampling '%s' from %d Hz to %d Hz", spec, sr, target_sr)
         samples = resample(samples, sr, target_sr)
