@@ -33,6 +33,9 @@ setup(
     entry_points={
         "console_scripts": [
             "fireredasr-transcribe=fireredasr.bin.transcribe:main",
+            "fireredasr-compute-fbank=fireredasr.bin.compute_fbank:main",
+            "fireredasr-build-tokenizer=fireredasr.bin.build_tokenizer:main",
+            "fireredasr-data-dir=fireredasr.bin.data_dir:main",
         ],
     },
 )

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import shutil
@@ -50,12 +51,18 @@ def _fetch(url: str, part: str, timeout: float) -> None:
             have = 0
         if have:
             logger.info("resuming %s at byte %d", url, have)
+        expected = resp.headers.get("Content-Length")
+        got = 0
         with open(part, "ab" if have else "wb") as f:
             while True:
                 block = resp.read(CHUNK)
                 if not block:
                     break
                 f.write(block)
+                got += len(block)
+        # urllib returns short reads silently when the connection drops; check the length.
+        if expected is not None and got < int(expected):
+            raise http.client.IncompleteRead(b"", int(expected) - got)
 
 
 def download(url: str, dest: str, md5: Optional[str] = None, retries: int = 5,
@@ -73,7 +80,7 @@ def download(url: str, dest: str, md5: Optional[str] = None, retries: int = 5,
         try:
             _fetch(url, part, timeout)
             break
-        except (urllib.error.URLError, OSError, ConnectionError) as e:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
             if attempt == retries:
                 raise DownloadError(f"downloading {url} failed after {retries} attempts: {e}; "
                                     f"re-run to resume from {part}") from e

@@ -22,8 +22,8 @@ class PrepReport:
     def keep(self, n: int = 1) -> None:
         self.kept += n
 
-    def skip(self, item: str, reason: str) -> None:
-        self.skipped[reason] += 1
+    def skip(self, item: str, reason: str, count: int = 1) -> None:
+        self.skipped[reason] += count
         ex = self.examples.setdefault(reason, [])
         if len(ex) < MAX_EXAMPLES:
             ex.append(item)

@@ -1,0 +1,46 @@
+"""Stage 2: dict.txt and the English BPE model from a training ``text`` file.
+
+    fireredasr-build-tokenizer --text data/train/text --out_dir data/lang \
+        [--bpe_vocab_size 1000] [--char_min_count 1] [--check_text data/dev/text ...]
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from fireredasr.cli_utils import setup_logging
+from fireredasr.data.kaldi_dir import iter_text_lines
+from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
+from fireredasr.tokenizer.build import build_tokenizer, report_unknown_tokens
+
+logger = logging.getLogger("build_tokenizer")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--text", required=True, help="Kaldi text file of the training set")
+    p.add_argument("--out_dir", required=True)
+    p.add_argument("--bpe_vocab_size", type=int, default=1000)
+    p.add_argument("--char_min_count", type=int, default=1)
+    p.add_argument("--bpe_name", default="train_bpe1000",
+                   help="file name of the BPE model (the released folders use train_bpe1000)")
+    p.add_argument("--check_text", nargs="*", default=[],
+                   help="text files whose out-of-dictionary tokens are counted and logged")
+    args = p.parse_args(argv)
+    setup_logging()
+    if not os.path.isfile(args.text):
+        logger.error("training text not found: %s", args.text)
+        return 1
+    build_tokenizer((t for _, t in iter_text_lines(args.text)), args.out_dir,
+                    args.bpe_vocab_size, args.char_min_count, args.bpe_name)
+    tok = ChineseCharEnglishSpmTokenizer.from_files(
+        os.path.join(args.out_dir, "dict.txt"), os.path.join(args.out_dir, args.bpe_name + ".model"))
+    for path in [args.text] + args.check_text:
+        report_unknown_tokens(tok, iter_text_lines(path), path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# AISHELL-1 recipe (DESIGN.md section 11). Usage: bash recipes/aishell/run.sh [--stage N] [--stop_stage M]
+#   0  download (md5-checked, resumable) and Kaldi data dirs data/{train,dev,test}
+#   1  fbank features and global CMVN          2  dict.txt and English BPE
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+. ../../utils/common.sh
+
+stage=0
+stop_stage=2
+nj=4
+aishell_dir=               # an unpacked data_aishell folder; empty: download into $download_dir
+download_dir=downloads
+data_url=https://www.openslr.org/resources/33
+data=data
+feat_mode=ark              # ark: ark/scp features; on_the_fly: computed while training
+cmvn_num_utts=0            # 0: CMVN over every training utterance
+bpe_vocab_size=1000
+char_min_count=1
+speed_perturb=false
+. ../../utils/parse_options.sh
+
+train_set=train
+test_sets="dev test"
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  if [ -z "$aishell_dir" ]; then
+    log 0 "downloading AISHELL-1 into $download_dir"
+    "$py" "$FIREREDASR_ROOT/local/download_aishell.py" --dest "$download_dir" --base_url "$data_url"
+    aishell_dir=$download_dir/data_aishell
+  fi
+  log 0 "data dirs from $aishell_dir"
+  "$py" "$FIREREDASR_ROOT/local/prepare_aishell.py" "$aishell_dir" "$data"
+fi
+
+. ../asr_stages.sh

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# KeSpeech recipe (DESIGN.md section 11), from a local copy of the release (Tasks/ASR, Audio).
+#   bash recipes/kespeech/run.sh --corpus_dir /corpora/KeSpeech [--stage N] [--stop_stage M]
+#   0  data dirs per part (with utt2subdialect) and data/train = train_phase1 + train_phase2
+#   1  fbank features and global CMVN          2  dict.txt and English BPE
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+. ../../utils/common.sh
+
+stage=0
+stop_stage=2
+nj=4
+corpus_dir=
+data=data
+feat_mode=ark
+cmvn_num_utts=0
+bpe_vocab_size=1000
+char_min_count=1
+speed_perturb=false
+. ../../utils/parse_options.sh
+
+train_set=train
+test_sets="test"
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  [ -n "$corpus_dir" ] || { echo "$0: give --corpus_dir (the KeSpeech folder with Tasks/ASR)" >&2; exit 1; }
+  log 0 "data dirs from $corpus_dir/Tasks/ASR"
+  "$py" "$FIREREDASR_ROOT/local/prepare_kespeech.py" --corpus_dir "$corpus_dir" --out_dir "$data"
+fi
+
+. ../asr_stages.sh
