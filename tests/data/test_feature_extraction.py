@@ -1,0 +1,58 @@
+import shutil
+from collections import OrderedDict
+
+import kaldiio
+import numpy as np
+import pytest
+
+from fireredasr.data.cmvn import GlobalCMVN
+from fireredasr.data.feature_extraction import (compute_cmvn_stats, compute_fbank_dir,
+                                                features_complete)
+from fireredasr.data.frontend import Frontend
+from fireredasr.data.kaldi_dir import DataDir, validate
+from tests.conftest import REAL_EXAMPLES, REAL_UTTS
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    wav = OrderedDict((u, str(REAL_EXAMPLES / f"{u}.wav")) for u in REAL_UTTS)
+    wav["zz_bad"] = str(bad)
+    wav["zz_pipe"] = f"cat {REAL_EXAMPLES / (REAL_UTTS[1] + '.wav')} |"
+    d = DataDir(wav=wav, text=OrderedDict((u, "文本") for u in wav),
+                utt2spk=OrderedDict((u, u) for u in wav))
+    d.save(str(tmp_path / "d"))
+    return str(tmp_path / "d")
+
+
+def test_parallel_jobs_equal_one_job_and_the_frontend(data_dir, tmp_path):
+    other = str(tmp_path / "d2")
+    shutil.copytree(data_dir, other)
+    r1 = compute_fbank_dir(data_dir, nj=1)
+    r2 = compute_fbank_dir(other, nj=2)
+    assert r1.kept == r2.kept == 5
+    assert r1.skipped == r2.skipped == {"unreadable audio (AudioError)": 1}
+    d1, d2 = DataDir.load(data_dir), DataDir.load(other)
+    assert list(d1.feats) == list(d2.feats) == sorted(REAL_UTTS) + ["zz_pipe"]
+    assert "zz_bad" not in d1.text and validate(data_dir) == []
+    frontend = Frontend(None)
+    for utt in d1.feats:
+        a, b = kaldiio.load_mat(d1.feats[utt]), kaldiio.load_mat(d2.feats[utt])
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, frontend.load(d1.wav[utt])[0].numpy())
+    assert features_complete(data_dir)
+
+
+def test_cmvn_from_features_equals_cmvn_from_audio(data_dir, tmp_path):
+    on_the_fly = compute_cmvn_stats(data_dir)  # no feats.scp yet: from audio (bad file skipped)
+    compute_fbank_dir(data_dir)
+    stored = compute_cmvn_stats(data_dir)
+    np.testing.assert_allclose(stored, on_the_fly, rtol=1e-9)
+    subset = compute_cmvn_stats(data_dir, num_utts=2, seed=3)
+    assert subset[0, -1] < stored[0, -1]
+    cmvn = GlobalCMVN(stored)
+    allf = np.concatenate([kaldiio.load_mat(v) for v in DataDir.load(data_dir).feats.values()])
+    normed = cmvn(allf)
+    np.testing.assert_allclose(normed.mean(0), 0, atol=1e-6)
+    np.testing.assert_allclose(normed.std(0), 1, atol=1e-4)
