@@ -17,6 +17,8 @@ INSTALL_REQUIRES = [
     "hydra-core==1.3.8",
     "tensorboard==2.21.0",
     "jiwer==4.0.0",
+    "cn2an==0.5.24",
+    "matplotlib==3.10.9",
 ]
 
 setup(
@@ -36,6 +38,9 @@ setup(
             "fireredasr-compute-fbank=fireredasr.bin.compute_fbank:main",
             "fireredasr-build-tokenizer=fireredasr.bin.build_tokenizer:main",
             "fireredasr-data-dir=fireredasr.bin.data_dir:main",
+            "fireredasr-decode=fireredasr.bin.decode:main",
+            "fireredasr-score=fireredasr.bin.score:main",
+            "fireredasr-results=fireredasr.bin.results_table:main",
         ],
     },
 )

@@ -1,7 +1,8 @@
-# Stages 1-2 shared by every corpus recipe (sourced by recipes/<corpus>/run.sh after its own
-# stage 0). Expects: stage stop_stage nj data train_set test_sets feat_mode cmvn_num_utts
-# bpe_vocab_size char_min_count speed_perturb, and $py and log() from utils/common.sh.
-# Later stages (training, decoding, scoring) are added by the issues that build them.
+# Stages 1-9 shared by every corpus recipe (sourced by recipes/<corpus>/run.sh after its own
+# stage 0). Expects: stage stop_stage nj ngpu data exp train_set test_sets feat_mode
+# cmvn_num_utts bpe_vocab_size char_min_count speed_perturb aed_model_dir model_name
+# decode_overrides score_names ("<set>:<results column> ..."), and $py and log() from
+# utils/common.sh.
 
 if [ "$speed_perturb" = true ]; then
   if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ] && [ ! -f "$data/${train_set}_sp/wav.scp" ]; then
@@ -31,4 +32,33 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
       --bpe_vocab_size "$bpe_vocab_size" --char_min_count "$char_min_count" \
       --check_text "${check[@]}"
   fi
+fi
+
+for s in 3 4 6 7 8; do
+  if [ "$stage" -le $s ] && [ "$stop_stage" -ge $s ]; then
+    echo "$0: stage $s (training/export/LLM) is not part of the toolkit yet; run --stage 5 with" \
+         "--aed_model_dir <released or exported AED folder>" >&2
+    exit 1
+  fi
+done
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  model_dir=${aed_model_dir:-$exp/aed/model}
+  [ -f "$model_dir/model.pth.tar" ] || { echo "$0: no AED model folder at $model_dir" >&2; exit 1; }
+  name=${model_name:-$(basename "$model_dir")}
+  for pair in $score_names; do
+    set_name=${pair%%:*}
+    column=${pair#*:}
+    if [ ! -d "$data/$set_name" ]; then log 5 "$data/$set_name not prepared, skipped"; continue; fi
+    log 5 "decoding $data/$set_name with $model_dir"
+    # shellcheck disable=SC2086
+    "$py" -m fireredasr.bin.decode --asr_type aed --model_dir "$model_dir" \
+      --data_dir "$data/$set_name" --out_dir "$exp/$name/decode_$set_name" --nj "$nj" \
+      --ngpu "$ngpu" --test_set "$column" --model_name "$name" $decode_overrides
+  done
+fi
+
+if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
+  log 9 "results table of every score under $exp"
+  "$py" -m fireredasr.bin.results_table "$exp" --out "$exp/RESULTS.md" --plot "$exp/results.png"
 fi

@@ -16,6 +16,7 @@ from typing import List, Optional
 
 import torch
 
+from fireredasr.cli_utils import setup_logging
 from fireredasr.data.cmvn import CMVNError
 from fireredasr.decode.api import FireRedAsr
 from fireredasr.models.checkpoint import CheckpointError
@@ -58,8 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level)
     try:
         wavs = collect_wavs(args.wav_path, args.wav_paths, args.wav_dir, args.wav_scp)
     except (ValueError, FileNotFoundError) as e:

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -82,31 +82,35 @@ class FireRedAsr:
         self.model = model
         self.tokenizer = tokenizer
 
+    def accepts(self, uttid: str, feat: torch.Tensor, dur: float) -> bool:
+        """False (with a logged reason) for inputs the model cannot decode; warns on long ones."""
+        if feat.size(0) == 0:
+            logger.error("skipping %s: shorter than one 25 ms frame", uttid)
+            return False
+        if feat.size(0) > self.model.encoder.max_input_frames:
+            logger.error("skipping %s: %.1f s of audio exceeds the model's limit of about "
+                         "%.0f s (its positional table); split it into shorter segments",
+                         uttid, dur, self.model.encoder.max_input_frames / 100)
+            return False
+        if dur > LONG_AUDIO_WARN_SECONDS:
+            logger.warning("%s is %.1f s long; the released models were trained on shorter "
+                           "utterances and may hallucinate beyond %.0f s",
+                           uttid, dur, LONG_AUDIO_WARN_SECONDS)
+        return True
+
     def _load_batch(self, uttids: Sequence[str], wav_paths: Sequence[str]):
         """Features of every readable input; unreadable or too long ones are logged and dropped."""
         kept, feats, durs = [], [], []
-        max_frames = self.model.encoder.max_input_frames
         for i, (uttid, path) in enumerate(zip(uttids, wav_paths)):
             try:
                 feat, dur = self.feat_extractor.load(path)
             except AudioError as e:
                 logger.error("skipping %s: %s", uttid, e)
                 continue
-            if feat.size(0) == 0:
-                logger.error("skipping %s: %s is shorter than one 25 ms frame", uttid, path)
-                continue
-            if feat.size(0) > max_frames:
-                logger.error("skipping %s: %.1f s of audio exceeds the model's limit of about "
-                             "%.0f s (its positional table); split it into shorter segments",
-                             uttid, dur, max_frames / 100)
-                continue
-            if dur > LONG_AUDIO_WARN_SECONDS:
-                logger.warning("%s is %.1f s long; the released models were trained on shorter "
-                               "utterances and may hallucinate beyond %.0f s",
-                               uttid, dur, LONG_AUDIO_WARN_SECONDS)
-            kept.append(i)
-            feats.append(feat)
-            durs.append(dur)
+            if self.accepts(uttid, feat, dur):
+                kept.append(i)
+                feats.append(feat)
+                durs.append(dur)
         return kept, feats, durs
 
     @torch.no_grad()
@@ -118,16 +122,31 @@ class FireRedAsr:
         softmax_smoothing, aed_length_penalty, eos_penalty) plus ``bf16`` for bf16 autocast.
         With nbest > 1 each dict also has "nbest": [{"text", "score"}, ...], best first.
         """
-        args = dict(args or {})
-        cfg = beam_config_from_args(args)
         kept, feats, durs = self._load_batch(batch_uttid, batch_wav_path)
         if not kept:
             return []
+        results, elapsed = self.decode_features([batch_uttid[i] for i in kept], feats, args)
+        total_dur = sum(durs)
+        rtf = elapsed / total_dur if total_dur > 0 else 0.0
+        for r, i in zip(results, kept):
+            r["wav"] = batch_wav_path[i]
+            r["rtf"] = f"{rtf:.4f}"
+        return results
+
+    @torch.no_grad()
+    def decode_features(self, uttids: Sequence[str], feats: Sequence[torch.Tensor],
+                        args: Optional[Dict[str, Any]] = None
+                        ) -> Tuple[List[Dict[str, Any]], float]:
+        """Decode normalised features (one (T, 80) tensor per utterance).
+
+        Returns ([{"uttid", "text"(, "nbest")}], seconds spent in the model).
+        """
+        args = dict(args or {})
+        cfg = beam_config_from_args(args)
         device = torch.device("cuda" if args.get("use_gpu", False) else "cpu")
         self.model.to(device)
         padded, lengths = pad_features(feats)
         padded, lengths = padded.to(device), lengths.to(device)
-
         autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
                     if args.get("bf16", False) else contextlib.nullcontext())
         start = time.perf_counter()
@@ -135,16 +154,14 @@ class FireRedAsr:
             hyps = self.model.transcribe(
                 padded, lengths, cfg.beam_size, cfg.nbest, cfg.decode_max_len,
                 cfg.softmax_smoothing, cfg.length_penalty, cfg.eos_penalty)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        total_dur = sum(durs)
-        rtf = elapsed / total_dur if total_dur > 0 else 0.0
-
         results = []
-        for i, nbest in zip(kept, hyps):
+        for uttid, nbest in zip(uttids, hyps):
             texts = [self.tokenizer.detokenize([int(t) for t in h["yseq"]]) for h in nbest]
-            result = {"uttid": batch_uttid[i], "text": texts[0], "wav": batch_wav_path[i],
-                      "rtf": f"{rtf:.4f}"}
+            result: Dict[str, Any] = {"uttid": uttid, "text": texts[0]}
             if cfg.nbest > 1:
                 result["nbest"] = [{"text": t, "score": h["score"]} for t, h in zip(texts, nbest)]
             results.append(result)
-        return results
+        return results, elapsed

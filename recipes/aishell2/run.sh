@@ -4,9 +4,11 @@
 #        --dev_test_dir /corpora/AISHELL-DEV-TEST-SET [--stage N] [--stop_stage M]
 #   0  data dirs data/train, data/{dev,test}_{ios,android,mic}
 #   1  fbank features and global CMVN          2  dict.txt and English BPE
+#   5  decode the test sets with an AED folder and score     9  results table
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
-. ../../utils/common.sh
+recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$recipe_dir/../../utils/common.sh"
+# Paths given as options are relative to the current directory; defaults live in the recipe.
 
 stage=0
 stop_stage=2
@@ -14,13 +16,19 @@ nj=4
 train_dir=                 # AISHELL-2/iOS/data (wav.scp, trans.txt, wav/)
 dev_test_dir=              # AISHELL-DEV-TEST-SET (iOS|Android|Mic/dev|test)
 channels="iOS Android Mic"
-data=data
+data=$recipe_dir/data
 feat_mode=ark
 cmvn_num_utts=0
 bpe_vocab_size=1000
 char_min_count=1
 speed_perturb=false
-. ../../utils/parse_options.sh
+exp=$recipe_dir/exp
+ngpu=0
+aed_model_dir=             # stage 5: AED folder to decode with (default: $exp/aed/model)
+model_name=                # row name in the results table (default: the folder's name)
+decode_overrides=          # extra fireredasr-decode flags, e.g. "--beam_size 5"
+score_names="test_ios:aishell2_ios test_android:aishell2_android test_mic:aishell2_mic"
+. "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 train_set=train
 test_sets=""
@@ -41,4 +49,4 @@ existing=""
 for s in $test_sets; do [ -d "$data/$s" ] && existing+="$s "; done
 test_sets=$existing
 
-. ../asr_stages.sh
+. "$recipe_dir/../asr_stages.sh"

@@ -3,21 +3,29 @@
 #   bash recipes/kespeech/run.sh --corpus_dir /corpora/KeSpeech [--stage N] [--stop_stage M]
 #   0  data dirs per part (with utt2subdialect) and data/train = train_phase1 + train_phase2
 #   1  fbank features and global CMVN          2  dict.txt and English BPE
+#   5  decode the test sets with an AED folder and score     9  results table
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
-. ../../utils/common.sh
+recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$recipe_dir/../../utils/common.sh"
+# Paths given as options are relative to the current directory; defaults live in the recipe.
 
 stage=0
 stop_stage=2
 nj=4
 corpus_dir=
-data=data
+data=$recipe_dir/data
 feat_mode=ark
 cmvn_num_utts=0
 bpe_vocab_size=1000
 char_min_count=1
 speed_perturb=false
-. ../../utils/parse_options.sh
+exp=$recipe_dir/exp
+ngpu=0
+aed_model_dir=             # stage 5: AED folder to decode with (default: $exp/aed/model)
+model_name=                # row name in the results table (default: the folder's name)
+decode_overrides=          # extra fireredasr-decode flags, e.g. "--beam_size 5"
+score_names="test:kespeech"
+. "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 train_set=train
 test_sets="test"
@@ -28,4 +36,4 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   "$py" "$FIREREDASR_ROOT/local/prepare_kespeech.py" --corpus_dir "$corpus_dir" --out_dir "$data"
 fi
 
-. ../asr_stages.sh
+. "$recipe_dir/../asr_stages.sh"

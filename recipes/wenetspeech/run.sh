@@ -5,22 +5,30 @@
 #   0  segments-based data dirs data/{train_<s|m|l>,dev,test_net,test_meeting} (streamed JSON)
 #   1  fbank features (on the fly by default: L is too big to store) and CMVN over a subset
 #   2  dict.txt and English BPE
+#   5  decode the test sets with an AED folder and score     9  results table
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
-. ../../utils/common.sh
+recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$recipe_dir/../../utils/common.sh"
+# Paths given as options are relative to the current directory; defaults live in the recipe.
 
 stage=0
 stop_stage=2
 nj=4
 corpus_dir=
 train_subset=L             # S | M | L
-data=data
+data=$recipe_dir/data
 feat_mode=on_the_fly
 cmvn_num_utts=50000
 bpe_vocab_size=1000
 char_min_count=1
 speed_perturb=false
-. ../../utils/parse_options.sh
+exp=$recipe_dir/exp
+ngpu=0
+aed_model_dir=             # stage 5: AED folder to decode with (default: $exp/aed/model)
+model_name=                # row name in the results table (default: the folder's name)
+decode_overrides=          # extra fireredasr-decode flags, e.g. "--beam_size 5"
+score_names="test_net:ws_net test_meeting:ws_meeting"
+. "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 train_set=train_${train_subset,,}
 test_sets="dev test_net test_meeting"
@@ -32,4 +40,4 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     --out_dir "$data" --train_subset "$train_subset"
 fi
 
-. ../asr_stages.sh
+. "$recipe_dir/../asr_stages.sh"

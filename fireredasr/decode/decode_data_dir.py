@@ -1,0 +1,164 @@
+"""Stages 5 and 8: decode a Kaldi data dir with a model folder, in parallel jobs.
+
+Outputs in ``out_dir``: ``hyp`` (``uttid text``, sorted), ``nbest`` when nbest > 1, ``rtf``
+(decoding time over audio duration) and ``decode.json`` (the settings; a finished decode with
+the same settings is skipped on re-run). An utterance that cannot be decoded is reported and
+left out of ``hyp`` (scoring then counts it as deletions); the rest are decoded.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Dict, List, Optional, Tuple
+
+from fireredasr.data.kaldi_dir import DataDir, read_map, write_map
+from fireredasr.decode.postprocess import collapse_repeats
+
+logger = logging.getLogger(__name__)
+
+# The settings the FireRedASR paper's numbers were decoded with.
+RELEASED_SETTINGS: Dict[str, Dict[str, Any]] = {
+    "aed": {"beam_size": 3, "nbest": 1, "decode_max_len": 0, "softmax_smoothing": 1.25,
+            "aed_length_penalty": 0.6, "eos_penalty": 1.0},
+    "llm": {"beam_size": 3, "decode_max_len": 0, "decode_min_len": 0,
+            "repetition_penalty": 3.0, "llm_length_penalty": 1.0, "temperature": 1.0},
+}
+
+
+def _durations(d: DataDir) -> Dict[str, float]:
+    """Seconds per utterance for length sorting (utt2dur, utt2num_frames, or segment times)."""
+    if d.utt2dur is not None:
+        return {u: float(v) for u, v in d.utt2dur.items()}
+    if d.utt2num_frames is not None:
+        return {u: int(v) / 100.0 for u, v in d.utt2num_frames.items()}
+    if d.segments is not None:
+        return {u: e - s for u, (_, s, e) in d.segments.items()}
+    return {}
+
+
+def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
+                args: Dict[str, Any], batch_size: int, device: Optional[str], threads: int
+                ) -> Tuple[List[Dict[str, Any]], float, float, int]:
+    """Decode ``utts`` of ``data_dir``; returns (results, model seconds, audio seconds, failures)."""
+    import torch
+
+    from fireredasr.data.audio import AudioError, audio_duration, load_audio
+    from fireredasr.decode.api import FireRedAsr
+
+    torch.set_num_threads(threads)
+    if device and device.startswith("cuda"):
+        torch.cuda.set_device(device)
+    d = DataDir.load(data_dir)
+    model = FireRedAsr.from_pretrained(asr_type, model_dir)
+    durs = _durations(d)
+    order = sorted(utts, key=lambda u: -durs.get(u, 0.0))  # similar lengths share a batch
+    results: List[Dict[str, Any]] = []
+    spent = audio = 0.0
+    failed = 0
+    run_args = dict(args, use_gpu=bool(device and device.startswith("cuda")))
+    for start in range(0, len(order), batch_size):
+        ids, feats = [], []
+        for utt in order[start: start + batch_size]:
+            spec, seg_start, seg_end = d.audio_source(utt)
+            try:
+                samples, sr = load_audio(spec, 16000, seg_start, seg_end)
+            except AudioError as e:
+                logger.error("skipping %s: %s", utt, e)
+                failed += 1
+                continue
+            feat = model.feat_extractor.features(samples)
+            dur = audio_duration(samples, sr)
+            if not model.accepts(utt, feat, dur):
+                failed += 1
+                continue
+            ids.append(utt)
+            feats.append(feat)
+            audio += dur
+        if ids:
+            out, elapsed = model.decode_features(ids, feats, run_args)
+            results.extend(out)
+            spent += elapsed
+    return results, spent, audio, failed
+
+
+def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str = "aed",
+                    args: Optional[Dict[str, Any]] = None, batch_size: int = 8, nj: int = 1,
+                    ngpu: int = 0, collapse_repeats_over: int = 0) -> Dict[str, Any]:
+    """Decode every utterance of ``data_dir`` into ``out_dir``; returns the decode summary.
+
+    ``collapse_repeats_over`` > 0 turns on the repeated-n-gram guard (see
+    :func:`collapse_repeats`); how many hypotheses it changed is logged and recorded.
+    """
+    settings = dict(RELEASED_SETTINGS[asr_type], **(args or {}))
+    spec = {"model_dir": os.path.abspath(model_dir), "data_dir": os.path.abspath(data_dir),
+            "asr_type": asr_type, "settings": settings,
+            "collapse_repeats": collapse_repeats_over}
+    done = os.path.join(out_dir, "decode.json")
+    if os.path.isfile(done) and os.path.isfile(os.path.join(out_dir, "hyp")):
+        with open(done, encoding="utf-8") as f:
+            previous = json.load(f)
+        if {k: previous.get(k) for k in spec} == spec:
+            logger.info("%s: finished decode with the same settings, skipped", out_dir)
+            return previous
+        logger.warning("%s: settings changed since the last decode; decoding again", out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    d = DataDir.load(data_dir)
+    utts = sorted(d.utt_ids())
+    njobs = max(1, min(ngpu if ngpu > 0 else nj, len(utts)))
+    bounds = [round(i * len(utts) / njobs) for i in range(njobs + 1)]
+    threads = max(1, (os.cpu_count() or 1) // njobs) if ngpu == 0 else 1
+    jobs = [(model_dir, asr_type, data_dir, utts[bounds[j]: bounds[j + 1]], settings,
+             batch_size, f"cuda:{j % ngpu}" if ngpu > 0 else None, threads)
+            for j in range(njobs)]
+    wall = time.perf_counter()
+    if njobs == 1:
+        outputs = [_decode_job(*jobs[0])]
+    else:
+        ctx = multiprocessing.get_context("spawn")  # fresh processes: no forked torch state
+        with ProcessPoolExecutor(njobs, mp_context=ctx) as ex:
+            outputs = list(ex.map(_decode_job, *zip(*jobs)))
+    wall = time.perf_counter() - wall
+    results = [r for out in outputs for r in out[0]]
+    guarded = 0
+    if collapse_repeats_over > 0:
+        for r in results:
+            text = collapse_repeats(r["text"], collapse_repeats_over)
+            if text != r["text"]:
+                logger.info("%s: collapsed repeats: %r -> %r", r["uttid"], r["text"], text)
+                r["text"] = text
+                guarded += 1
+        logger.warning("repeat guard (more than %d repeats) changed %d of %d hypotheses",
+                       collapse_repeats_over, guarded, len(results))
+    spent = sum(o[1] for o in outputs)
+    audio = sum(o[2] for o in outputs)
+    failed = sum(o[3] for o in outputs)
+    write_map(os.path.join(out_dir, "hyp"), ((r["uttid"], r["text"]) for r in results))
+    if settings.get("nbest", 1) > 1:
+        with open(os.path.join(out_dir, "nbest"), "w", encoding="utf-8") as f:
+            for r in sorted(results, key=lambda r: r["uttid"]):
+                for k, h in enumerate(r["nbest"], 1):
+                    f.write(f"{r['uttid']}-{k} {h['score']:.4f} {h['text']}\n")
+    summary = dict(spec, utterances=len(utts), decoded=len(results), failed=failed,
+                   audio_seconds=round(audio, 3), model_seconds=round(spent, 3),
+                   wall_seconds=round(wall, 3), rtf=round(spent / audio, 5) if audio else None,
+                   jobs=njobs, collapsed_hyps=guarded)
+    with open(os.path.join(out_dir, "rtf"), "w", encoding="utf-8") as f:
+        f.write(f"RTF {summary['rtf']} (model time {spent:.2f} s over {audio:.2f} s of audio, "
+                f"{njobs} jobs)\n")
+    if failed:
+        logger.warning("%s: %d of %d utterances could not be decoded (see above)",
+                       out_dir, failed, len(utts))
+    with open(done, "w", encoding="utf-8") as f:
+        json.dump(summary, f, ensure_ascii=False, indent=1)
+    logger.info("%s: decoded %d/%d utterances, RTF %s", out_dir, len(results), len(utts),
+                summary["rtf"])
+    return summary
+
+
+def read_hyps(path: str) -> Dict[str, str]:
+    """``uttid text`` (or ``uttid<TAB>text``) lines; an id alone means an empty hypothesis."""
+    return dict(read_map(path))

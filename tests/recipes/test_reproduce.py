@@ -1,0 +1,52 @@
+"""Stages 5 and 9 end to end: the reference model on four one-utterance test sets."""
+import json
+import os
+import subprocess
+from collections import OrderedDict
+
+from fireredasr.data.kaldi_dir import DataDir
+from tests.conftest import REAL_EXAMPLES, REPO
+
+SETS = {  # corpus, test set -> utterance
+    ("aishell", "test"): "BAC009S0764W0121",
+    ("aishell2", "test_ios"): "IT0011W0001",
+    ("wenetspeech", "test_net"): "TEST_NET_Y0000000000_-KTKHdZ2fb8_S00000",
+    ("wenetspeech", "test_meeting"): "TEST_MEETING_T0000000001_S00000",
+}
+COLUMNS = {"test": "aishell1", "test_ios": "aishell2_ios", "test_net": "ws_net",
+           "test_meeting": "ws_meeting"}
+
+
+def test_reproduce_published_table(ref_aed_dir, tmp_path):
+    texts = dict(line.split(maxsplit=1) for line in
+                 (REAL_EXAMPLES / "text").read_text(encoding="utf-8").splitlines())
+    for (corpus, name), utt in SETS.items():
+        DataDir(wav=OrderedDict([(utt, str(REAL_EXAMPLES / f"{utt}.wav"))]),
+                text=OrderedDict([(utt, texts[utt])]),
+                utt2spk=OrderedDict([(utt, utt)])).save(str(tmp_path / "data" / corpus / name))
+    exp = tmp_path / "exp"
+    proc = subprocess.run(["bash", str(REPO / "recipes" / "reproduce_published.sh"),
+                           "--model_dir", str(ref_aed_dir), "--data_root", str(tmp_path / "data"),
+                           "--exp_root", str(exp), "--model_name", "ref-small"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "kespeech: no data dirs" in proc.stderr
+    table = (exp / "RESULTS.md").read_text(encoding="utf-8")
+    assert (exp / "results.png").stat().st_size > 1000
+    row = next(line for line in table.splitlines() if line.startswith("| ref-small"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    header = [c.strip() for c in table.splitlines()[2].strip("|").split("|")]
+    # Each CER in the table is the one the decode produced.
+    cers = {}
+    for (corpus, name), utt in SETS.items():
+        res = json.load(open(exp / corpus / "ref-small" / f"decode_{name}" / "wer.json"))
+        assert res["test_set"] == COLUMNS[name] and res["sentences"] == 1
+        cers[COLUMNS[name]] = res["error_rate"]
+    assert cells[header.index("aishell1 test")] == f"{cers['aishell1']:.2f}"
+    assert cells[header.index("aishell2 test_ios")] == f"{cers['aishell2_ios']:.2f}"
+    assert cells[header.index("WenetSpeech test_net")] == f"{cers['ws_net']:.2f}"
+    assert cells[header.index("WenetSpeech test_meeting")] == f"{cers['ws_meeting']:.2f}"
+    assert cells[-1] == f"{sum(cers.values()) / 4:.2f}"
+    assert "| FireRedASR-AED-L (published) | 0.55 | 2.52 | 4.88 | 4.76 | 4.48 | 3.18 |" in table
+    # The reference model transcribes the AISHELL-1 example perfectly.
+    assert cers["aishell1"] == 0.0
