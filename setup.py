@@ -41,6 +41,8 @@ setup(
             "fireredasr-decode=fireredasr.bin.decode:main",
             "fireredasr-score=fireredasr.bin.score:main",
             "fireredasr-results=fireredasr.bin.results_table:main",
+            "fireredasr-train-aed=fireredasr.bin.train_aed:main",
+            "fireredasr-export-aed=fireredasr.bin.export_aed:main",
         ],
     },
 )

@@ -1,7 +1,7 @@
 # Stages 1-9 shared by every corpus recipe (sourced by recipes/<corpus>/run.sh after its own
 # stage 0). Expects: stage stop_stage nj ngpu data exp train_set test_sets feat_mode
-# cmvn_num_utts bpe_vocab_size char_min_count speed_perturb aed_model_dir model_name
-# decode_overrides score_names ("<set>:<results column> ..."), and $py and log() from
+# cmvn_num_utts bpe_vocab_size char_min_count speed_perturb valid_set train_overrides
+# average_num average_mode aed_model_dir model_name decode_overrides score_names ("<set>:<results column> ..."), and $py and log() from
 # utils/common.sh.
 
 if [ "$speed_perturb" = true ]; then
@@ -34,10 +34,27 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   fi
 fi
 
-for s in 3 4 6 7 8; do
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  log 3 "training the AED ($ngpu GPUs / $nj CPU processes) into $exp/aed"
+  nproc=$nj
+  [ "$ngpu" -gt 0 ] && nproc=$ngpu
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$py" -m torch.distributed.run \
+    --nproc_per_node "$nproc" --master_port "${master_port:-29500}" \
+    -m fireredasr.bin.train_aed exp_dir="$exp/aed" data.train_dir="$data/$train_set" \
+    data.valid_dir="$data/$valid_set" data.lang_dir="$data/lang" \
+    data.cmvn="$data/$train_set/cmvn.ark" $train_overrides
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  log 4 "averaging the last $average_num checkpoints ($average_mode) into $exp/aed/model"
+  "$py" -m fireredasr.bin.export_aed --exp_dir "$exp/aed" --num "$average_num" \
+    --mode "$average_mode"
+fi
+
+for s in 6 7 8; do
   if [ "$stage" -le $s ] && [ "$stop_stage" -ge $s ]; then
-    echo "$0: stage $s (training/export/LLM) is not part of the toolkit yet; run --stage 5 with" \
-         "--aed_model_dir <released or exported AED folder>" >&2
+    echo "$0: stage $s (FireRedASR-LLM) is not part of the toolkit yet" >&2
     exit 1
   fi
 done
@@ -45,7 +62,11 @@ done
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   model_dir=${aed_model_dir:-$exp/aed/model}
   [ -f "$model_dir/model.pth.tar" ] || { echo "$0: no AED model folder at $model_dir" >&2; exit 1; }
-  name=${model_name:-$(basename "$model_dir")}
+  name=$model_name
+  if [ -z "$name" ]; then   # exp/aed/model -> aed; a released folder keeps its own name
+    name=$(basename "$model_dir")
+    [ "$name" = model ] && name=$(basename "$(dirname "$model_dir")")
+  fi
   for pair in $score_names; do
     set_name=${pair%%:*}
     column=${pair#*:}

@@ -5,6 +5,7 @@
 #   0  segments-based data dirs data/{train_<s|m|l>,dev,test_net,test_meeting} (streamed JSON)
 #   1  fbank features (on the fly by default: L is too big to store) and CMVN over a subset
 #   2  dict.txt and English BPE
+#   3  train the AED (DeepSpeed; --ngpu N GPUs or --nj N CPU processes)   4  average + export
 #   5  decode the test sets with an AED folder and score     9  results table
 set -euo pipefail
 recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +25,11 @@ char_min_count=1
 speed_perturb=false
 exp=$recipe_dir/exp
 ngpu=0
+valid_set=dev           # validation set for training
+train_overrides=           # Hydra overrides for stage 3, e.g. "model=aed_s optim.lr=1e-3"
+average_num=10             # stage 4: checkpoints averaged
+average_mode=last          # last | best (by validation loss)
+master_port=29500          # torch.distributed rendezvous port for stage 3
 aed_model_dir=             # stage 5: AED folder to decode with (default: $exp/aed/model)
 model_name=                # row name in the results table (default: the folder's name)
 decode_overrides=          # extra fireredasr-decode flags, e.g. "--beam_size 5"

@@ -157,3 +157,33 @@ def test_recipe_rejects_unknown_option(tmp_path):
     proc = subprocess.run(["bash", str(REPO / "recipes/aishell/run.sh"), "--no_such_thing", "1"],
                           capture_output=True, text=True)
     assert proc.returncode != 0 and "unknown option --no_such_thing" in proc.stderr
+
+
+def test_aishell_recipe_trains_exports_decodes_and_scores(tmp_path):
+    """Stages 0-5 and 9 of a recipe, end to end, with a tiny model (2 CPU processes)."""
+    import io
+    import tarfile
+
+    for data_bytes in fake.make_aishell1_archives(tmp_path / "src").values():
+        with tarfile.open(fileobj=io.BytesIO(data_bytes)) as t:
+            t.extractall(tmp_path / "corpus")
+    corpus = tmp_path / "corpus" / "data_aishell"
+    for a in (corpus / "wav").glob("*.tar.gz"):
+        with tarfile.open(a) as t:
+            t.extractall(corpus / "wav")
+    overrides = ("model.n_layers_enc=1 model.n_layers_dec=1 model.d_model=64 model.n_head=2 "
+                 "model.kernel_size=7 trainer.max_steps=6 trainer.save_every=2 "
+                 "trainer.log_every=1 data.num_workers=0 data.max_frames_per_batch=400 "
+                 "scheduler.warmup_steps=2 trainer.progress_bar=False")
+    exp = tmp_path / "exp"
+    proc = run_recipe("aishell", "--aishell_dir", str(corpus), "--data", str(tmp_path / "data"),
+                      "--exp", str(exp), "--nj", "2", "--stop_stage", "5",
+                      "--train_overrides", overrides, "--average_num", "2",
+                      "--master_port", "29671")
+    assert (exp / "aed" / "model" / "model.pth.tar").is_file()
+    assert "2 process(es)" in (exp / "aed" / "train.log").read_text()
+    wer = exp / "aed" / "decode_test" / "wer.json"
+    assert wer.is_file(), proc.stderr[-2000:]
+    run_recipe("aishell", "--data", str(tmp_path / "data"), "--exp", str(exp),
+               "--stage", "9", "--stop_stage", "9")
+    assert "| aed |" in (exp / "RESULTS.md").read_text()

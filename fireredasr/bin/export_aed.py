@@ -1,0 +1,56 @@
+"""Stage 4: average AED checkpoints and export a model folder in the released layout.
+
+    fireredasr-export-aed --exp_dir exp/aed_s [--num 10] [--mode last|best] [--out_dir exp/aed_s/model]
+
+Averages the fp32 weights of the last N checkpoints (or the N with the lowest validation loss),
+and writes model.pth.tar (released {"args", "model_state_dict"} package), cmvn.ark, dict.txt and
+train_bpe1000.model, so FireRedAsr.from_pretrained("aed", out_dir) and the released code load it.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from omegaconf import OmegaConf
+
+from fireredasr.cli_utils import setup_logging
+
+logger = logging.getLogger("export_aed")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--exp_dir", required=True)
+    p.add_argument("--num", type=int, default=10)
+    p.add_argument("--mode", choices=["last", "best"], default="last")
+    p.add_argument("--out_dir", help="default: <exp_dir>/model")
+    args = p.parse_args(argv)
+    setup_logging()
+    from fireredasr.train import aed_task
+    from fireredasr.train.checkpoint import average_state_dicts, fp32_state_dict, select_checkpoints
+
+    cfg_path = os.path.join(args.exp_dir, "config.yaml")
+    if not os.path.isfile(cfg_path):
+        logger.error("%s not found: is %s a training experiment folder?", cfg_path, args.exp_dir)
+        return 1
+    cfg = OmegaConf.load(cfg_path)
+    ckpt_dir = os.path.join(args.exp_dir, "checkpoints")
+    try:
+        tags = select_checkpoints(ckpt_dir, args.num, args.mode)
+    except (FileNotFoundError, ValueError) as e:
+        logger.error("%s", e)
+        return 1
+    logger.info("averaging %d checkpoints (%s): %s", len(tags), args.mode, " ".join(tags))
+    state = average_state_dicts([fp32_state_dict(ckpt_dir, t) for t in tags])
+    tokenizer = aed_task.load_tokenizer(cfg.data.lang_dir)
+    out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
+    aed_task.export_model_folder(out_dir, aed_task.model_args(cfg.model, tokenizer), state,
+                                 cfg.data.lang_dir, cfg.data.cmvn)
+    logger.info("exported %s", out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Stage 3: train FireRedASR-AED with DeepSpeed (Hydra config: conf/train_aed.yaml).
+
+    torchrun --nproc_per_node 8 -m fireredasr.bin.train_aed model=aed_s \
+        data.train_dir=data/train data.valid_dir=data/dev exp_dir=exp/aed_s
+    python -m fireredasr.bin.train_aed -m model.n_layers_enc=6,12   # Hydra multirun
+
+Re-running the same command resumes from the newest complete checkpoint.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
+logger = logging.getLogger("train_aed")
+
+
+@hydra.main(config_path=CONF_DIR, config_name="train_aed", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    from fireredasr.train.run import run_aed_training
+
+    run_aed_training(cfg)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Training data: utterance table, dynamic batching over length-sorted buckets, sharding.
+
+Shared by the AED and LLM trainers. A batch is a deterministic function of
+(seed, epoch, batch index): the order comes from a seeded shuffle and every random transform
+draws from a generator seeded with those numbers, so a resumed run sees exactly the batches
+an uninterrupted run would.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from fireredasr.data.frontend import Frontend
+from fireredasr.data.kaldi_dir import DataDir
+from fireredasr.data.prep_report import PrepReport
+from fireredasr.data.processor import UttInfo, collate, load_features, spec_augment
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DataConfig:
+    """Mirrors ``conf/data/*.yaml``."""
+
+    train_dir: str = "data/train"
+    valid_dir: str = "data/dev"
+    lang_dir: str = "data/lang"
+    cmvn: str = "data/train/cmvn.ark"
+    max_frames_per_batch: int = 20000
+    bucket_size: int = 500
+    min_frames: int = 10
+    max_frames: int = 3000
+    max_tokens: int = 200
+    num_workers: int = 2
+    prefetch_factor: int = 2
+    dither: float = 0.0
+    speed_perturb: List[float] = field(default_factory=list)
+    spec_augment: Dict[str, Any] = field(default_factory=lambda: {"enabled": False})
+
+
+def utterance_frames(d: DataDir) -> Dict[str, int]:
+    """Frame counts from utt2num_frames, else estimated from utt2dur (10 ms frames)."""
+    if d.utt2num_frames is not None:
+        return {u: int(v) for u, v in d.utt2num_frames.items()}
+    if d.utt2dur is not None:
+        return {u: max(0, int((float(v) - 0.015) * 100)) for u, v in d.utt2dur.items()}
+    if d.segments is not None:
+        return {u: max(0, int((e - s - 0.015) * 100)) for u, (_, s, e) in d.segments.items()}
+    raise FileNotFoundError("the data dir has neither utt2num_frames nor utt2dur: run stage 1 "
+                            "(fireredasr-compute-fbank, or its --mode on_the_fly) first")
+
+
+def build_utterance_table(data_dir: str, tokenize: Callable[[str], Sequence[int]], unk_id: int,
+                          min_frames: int, max_frames: int, max_tokens: int,
+                          name: str = "data") -> List[UttInfo]:
+    """Usable utterances of a data dir; every filtered one is counted with its reason."""
+    d = DataDir.load(data_dir)
+    frames = utterance_frames(d)
+    report = PrepReport(f"{name} ({data_dir})")
+    with_unk = 0
+    infos: List[UttInfo] = []
+    for utt in sorted(d.utt_ids()):
+        if utt not in d.text or not d.text[utt].strip():
+            report.skip(utt, "no transcript")
+            continue
+        if d.feats is not None and utt not in d.feats:
+            report.skip(utt, "no features")
+            continue
+        n = frames.get(utt)
+        if n is None:
+            report.skip(utt, "no length (utt2num_frames/utt2dur)")
+            continue
+        if n < min_frames:
+            report.skip(utt, f"fewer than min_frames={min_frames}")
+            continue
+        if n > max_frames:
+            report.skip(utt, f"more than max_frames={max_frames}")
+            continue
+        ids = tuple(int(i) for i in tokenize(d.text[utt]))
+        if not ids:
+            report.skip(utt, "no tokens after normalisation")
+            continue
+        if len(ids) > max_tokens:
+            report.skip(utt, f"more than max_tokens={max_tokens}")
+            continue
+        with_unk += unk_id in ids
+        if d.feats is not None:
+            infos.append(UttInfo(utt, n, ids, feats=d.feats[utt]))
+        else:
+            spec, start, end = d.audio_source(utt)
+            infos.append(UttInfo(utt, n, ids, audio=spec, start=start, end=end))
+        report.keep()
+    report.log()
+    if with_unk:
+        logger.warning("%s: %d utterances contain tokens outside the dictionary (<unk>)",
+                       name, with_unk)
+    if not infos:
+        raise ValueError(f"{data_dir}: no usable utterances (see the summary above)")
+    return infos
+
+
+def make_batches(infos: Sequence[UttInfo], max_frames_per_batch: int, bucket_size: int,
+                 seed: int, epoch: int, shuffle: bool = True) -> List[List[int]]:
+    """Dynamic batches whose padded size (longest x count) stays within ``max_frames_per_batch``,
+    built over length-sorted buckets; bucket contents and batch order are seeded shuffles."""
+    rng = random.Random(seed * 100003 + epoch)
+    order = list(range(len(infos)))
+    if shuffle:
+        rng.shuffle(order)
+    batches: List[List[int]] = []
+    for b in range(0, len(order), bucket_size):
+        bucket = sorted(order[b: b + bucket_size], key=lambda i: -infos[i].num_frames)
+        cur: List[int] = []
+        for i in bucket:
+            longest = infos[cur[0]].num_frames if cur else infos[i].num_frames
+            if cur and longest * (len(cur) + 1) > max_frames_per_batch:
+                batches.append(cur)
+                cur = []
+            cur.append(i)
+        if cur:
+            batches.append(cur)
+    if shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
+def shard(batches: List[List[int]], rank: int, world_size: int, pad: bool = False
+          ) -> List[Optional[List[int]]]:
+    """This rank's batches. Every rank gets the same count, so no rank waits on another:
+    training drops the remainder (pad=False), validation pads with ``None`` (pad=True)."""
+    if pad:
+        n = -(-len(batches) // world_size)
+        padded: List[Optional[List[int]]] = list(batches) + [None] * (n * world_size - len(batches))
+        return padded[rank::world_size]
+    n = len(batches) // world_size
+    return batches[: n * world_size][rank::world_size]
+
+
+class BatchDataset(torch.utils.data.Dataset):
+    """Item k is the collated batch ``batches[k]`` (``None`` entries give an empty batch)."""
+
+    def __init__(self, infos: Sequence[UttInfo], batches: Sequence[Optional[List[int]]],
+                 frontend: Frontend, cfg: DataConfig, sos_id: int, eos_id: int, pad_id: int,
+                 seed: int, epoch: int, train: bool, first_index: int = 0):
+        self.infos, self.batches = infos, list(batches)
+        self.frontend, self.cfg = frontend, cfg
+        self.ids = (sos_id, eos_id, pad_id)
+        self.seed, self.epoch, self.train = seed, epoch, train
+        self.first_index = first_index  # position of batches[0] within the epoch (resume)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, k: int) -> Dict[str, Any]:
+        batch = self.batches[k]
+        index = self.first_index + k
+        if batch is None:
+            return {"utts": [], "skipped": [], "index": index}
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        utts, feats, ys, skipped = [], [], [], []
+        aug = self.cfg.spec_augment
+        for i in batch:
+            info = self.infos[i]
+            try:
+                f = load_features(info, self.frontend, rng,
+                                  self.cfg.speed_perturb if self.train else (),
+                                  self.cfg.dither if self.train else 0.0)
+            except Exception as e:  # a corrupt utterance must not stop training
+                skipped.append((info.utt, f"{type(e).__name__}: {e}"))
+                continue
+            if f.shape[0] == 0:
+                skipped.append((info.utt, "no frames"))
+                continue
+            if self.train and aug.get("enabled", False):
+                f = spec_augment(f, rng, aug["num_freq_masks"], aug["max_freq_width"],
+                                 aug["num_time_masks"], aug["max_time_ratio"])
+            utts.append(info.utt)
+            feats.append(f)
+            ys.append(info.token_ids)
+        out: Dict[str, Any] = {"utts": [], "skipped": skipped, "index": index}
+        if utts:
+            out = dict(collate(utts, feats, ys, *self.ids), skipped=skipped, index=index)
+        return out
+
+
+def make_loader(dataset: BatchDataset, num_workers: int, prefetch_factor: int
+                ) -> torch.utils.data.DataLoader:
+    kwargs: Dict[str, Any] = {}
+    if num_workers > 0:
+        kwargs = {"prefetch_factor": prefetch_factor, "persistent_workers": False}
+    return torch.utils.data.DataLoader(dataset, batch_size=None, shuffle=False,
+                                       num_workers=num_workers, **kwargs)

@@ -1,0 +1,103 @@
+"""FireRedASR-AED training task: model construction, loss, export to the released layout."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+from typing import Any, Dict, Tuple
+
+import torch
+from omegaconf import DictConfig
+
+from fireredasr.models.checkpoint import CheckpointError, load_package, save_package
+from fireredasr.models.fireredasr_aed import FireRedAsrAed
+from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
+from fireredasr.train.loss import label_smoothed_ce, token_accuracy
+
+logger = logging.getLogger(__name__)
+
+BPE_MODEL = "train_bpe1000.model"
+
+
+def load_tokenizer(lang_dir: str) -> ChineseCharEnglishSpmTokenizer:
+    for name in ("dict.txt", BPE_MODEL):
+        if not os.path.isfile(os.path.join(lang_dir, name)):
+            raise FileNotFoundError(f"{lang_dir}/{name} not found: run stage 2 (tokenizer) first")
+    return ChineseCharEnglishSpmTokenizer.from_files(os.path.join(lang_dir, "dict.txt"),
+                                                     os.path.join(lang_dir, BPE_MODEL))
+
+
+def special_ids(tokenizer) -> Tuple[int, int, int]:
+    """(sos, eos, pad) ids from the dictionary."""
+    d = tokenizer.dict
+    for tok in ("<sos>", "<eos>", "<pad>"):
+        if tok not in d:
+            raise ValueError(f"dict.txt lacks {tok}")
+    return d.token2id["<sos>"], d.token2id["<eos>"], d.token2id["<pad>"]
+
+
+def model_args(model_cfg: DictConfig, tokenizer) -> argparse.Namespace:
+    """The released ``args`` Namespace for this configuration and vocabulary."""
+    sos, eos, pad = special_ids(tokenizer)
+    return argparse.Namespace(
+        idim=model_cfg.idim, n_layers_enc=model_cfg.n_layers_enc,
+        n_layers_dec=model_cfg.n_layers_dec, n_head=model_cfg.n_head, d_model=model_cfg.d_model,
+        residual_dropout=model_cfg.residual_dropout, dropout_rate=model_cfg.dropout_rate,
+        kernel_size=model_cfg.kernel_size, pe_maxlen=model_cfg.pe_maxlen, odim=len(tokenizer),
+        sos_id=sos, eos_id=eos, pad_id=pad)
+
+
+def init_for_training(model: FireRedAsrAed) -> None:
+    """Scale the tied embedding/output matrix to N(0, 1/d): with nn.Embedding's N(0, 1) the
+    first logits have a standard deviation of sqrt(d) and the initial loss is in the tens."""
+    d = model.decoder.d_model
+    torch.nn.init.normal_(model.decoder.tgt_word_emb.weight, std=d ** -0.5)
+
+
+def build_model(model_cfg: DictConfig, tokenizer) -> FireRedAsrAed:
+    model = FireRedAsrAed.from_args(model_args(model_cfg, tokenizer))
+    init_for_training(model)
+    if model_cfg.get("init_from"):
+        path = os.path.join(model_cfg.init_from, "model.pth.tar")
+        package = load_package(path)
+        try:
+            model.load_state_dict(package["model_state_dict"], strict=True)
+        except RuntimeError as e:
+            raise CheckpointError(
+                f"model.init_from={model_cfg.init_from} does not fit the configured model "
+                f"(its args: {package['args']}); set model.* and the dictionary to match it: "
+                f"{str(e)[:500]}") from e
+        logger.info("initialised from %s", path)
+    n = sum(p.numel() for p in model.parameters())
+    logger.info("AED model: %.2fM parameters", n / 1e6)
+    return model
+
+
+def compute_loss(label_smoothing: float):
+    """The loss function the trainer calls: (engine or model, batch) -> (loss, stats)."""
+    def loss_fn(model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
+        device = next(model.parameters()).device
+        feats = batch["feats"].to(device)
+        logits, _ = model(feats, batch["feat_lengths"].to(device), batch["ys_in"].to(device))
+        targets = batch["ys_out"].to(device)
+        loss, count = label_smoothed_ce(logits, targets, label_smoothing)
+        correct, total = token_accuracy(logits, targets)
+        return loss, {"tokens": float(total), "correct": float(correct),
+                      "frames": float(batch["feat_lengths"].sum())}
+    return loss_fn
+
+
+def export_model_folder(out_dir: str, args: argparse.Namespace,
+                        state_dict: Dict[str, torch.Tensor], lang_dir: str, cmvn: str) -> None:
+    """A model folder in the released AED layout, loadable by the released inference code."""
+    os.makedirs(out_dir, exist_ok=True)
+    model = FireRedAsrAed.from_args(args)
+    model.load_state_dict(state_dict, strict=True)  # checks the weights fit before writing
+    save_package(os.path.join(out_dir, "model.pth.tar"), model.args,
+                 {k: v.detach().cpu() for k, v in model.state_dict().items()})
+    for src, name in ((os.path.join(lang_dir, "dict.txt"), "dict.txt"),
+                      (os.path.join(lang_dir, BPE_MODEL), BPE_MODEL), (cmvn, "cmvn.ark")):
+        if not os.path.isfile(src):
+            raise FileNotFoundError(f"{src} not found for the exported model folder")
+        shutil.copyfile(src, os.path.join(out_dir, name))

@@ -1,0 +1,69 @@
+"""Wiring of a training run: logging, config snapshot, data, model, trainer."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+logger = logging.getLogger(__name__)
+
+
+def setup_run_logging(exp_dir: str, rank: int) -> None:
+    """stderr on every rank (rank-tagged), plus exp_dir/train.log on rank 0."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    fmt = logging.Formatter(f"%(asctime)s [rank{rank}] %(levelname)s %(name)s: %(message)s")
+    h = logging.StreamHandler(sys.stderr)
+    h.setFormatter(fmt)
+    root.addHandler(h)
+    if rank == 0:
+        os.makedirs(exp_dir, exist_ok=True)
+        fh = logging.FileHandler(os.path.join(exp_dir, "train.log"), encoding="utf-8")
+        fh.setFormatter(fmt)
+        root.addHandler(fh)
+    root.setLevel(logging.INFO if rank == 0 else logging.WARNING)
+
+
+def use_hydra_output_dir(cfg: DictConfig) -> None:
+    """Under Hydra, the experiment folder is Hydra's output folder (one per multirun job)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        cfg.exp_dir = HydraConfig.get().runtime.output_dir
+
+
+def run_aed_training(cfg: DictConfig) -> None:
+    from fireredasr.data.cmvn import GlobalCMVN
+    from fireredasr.data.dataset import build_utterance_table
+    from fireredasr.data.frontend import Frontend
+    from fireredasr.train import aed_task
+    from fireredasr.train.trainer import Trainer, init_distributed
+
+    rank, world = init_distributed()
+    use_hydra_output_dir(cfg)
+    setup_run_logging(cfg.exp_dir, rank)
+    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))))
+    if rank == 0:
+        OmegaConf.save(cfg, os.path.join(cfg.exp_dir, "config.yaml"), resolve=True)
+    logger.info("experiment %s: %d process(es)", cfg.exp_dir, world)
+    tokenizer = aed_task.load_tokenizer(cfg.data.lang_dir)
+    sos, eos, pad = aed_task.special_ids(tokenizer)
+    frontend = Frontend(GlobalCMVN.from_file(cfg.data.cmvn))
+
+    def tokenize(text):
+        return tokenizer.tokenize(text)[1]
+
+    d = cfg.data
+    train = build_utterance_table(d.train_dir, tokenize, tokenizer.dict.unk_id, d.min_frames,
+                                  d.max_frames, d.max_tokens, "train")
+    valid = build_utterance_table(d.valid_dir, tokenize, tokenizer.dict.unk_id, d.min_frames,
+                                  d.max_frames, d.max_tokens, "valid")
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+    model = aed_task.build_model(cfg.model, tokenizer)
+    trainer = Trainer(cfg, model, aed_task.compute_loss(cfg.trainer.label_smoothing), train,
+                      valid, frontend, (sos, eos, pad), rank, world)
+    trainer.fit()

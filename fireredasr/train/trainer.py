@@ -1,0 +1,271 @@
+"""The DeepSpeed training loop shared by the AED and LLM trainers.
+
+A task supplies the model, the data and ``compute_loss(model, batch) -> (loss, stats)``; the
+trainer owns the engine, the schedule, logging, validation and checkpoints. Micro batch size,
+gradient accumulation, clipping and precision go into the DeepSpeed config from ``trainer.*``
+only. Randomness is a function of (seed, step, rank), so a resumed run repeats an
+uninterrupted one exactly.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from fireredasr.data.dataset import BatchDataset, make_loader, shard
+from fireredasr.train import checkpoint as ckpt
+from fireredasr.train.schedulers import build_lr_lambda
+
+logger = logging.getLogger(__name__)
+
+LossFn = Callable[[torch.nn.Module, Dict[str, Any]], Tuple[torch.Tensor, Dict[str, float]]]
+
+
+def init_distributed() -> Tuple[int, int]:
+    """Initialise torch.distributed through DeepSpeed; a plain ``python`` run is world size 1."""
+    import deepspeed
+
+    if "RANK" not in os.environ:  # not launched by torchrun / the deepspeed launcher
+        os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1",
+                          MASTER_ADDR=os.environ.get("MASTER_ADDR", "127.0.0.1"))
+        if "MASTER_PORT" not in os.environ:
+            import socket
+
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                os.environ["MASTER_PORT"] = str(s.getsockname()[1])
+    deepspeed.init_distributed()  # no-op when already initialised (Hydra multirun)
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
+
+
+def deepspeed_config(ds_cfg: DictConfig, trainer: DictConfig) -> Dict[str, Any]:
+    """The DeepSpeed config dict: conf/deepspeed/* plus the values owned by ``trainer.*``."""
+    cfg = OmegaConf.to_container(ds_cfg, resolve=True)
+    for key in ("train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
+                "gradient_clipping", "bf16", "fp16", "train_batch_size"):
+        if key in cfg:
+            raise ValueError(f"deepspeed.{key} is set from trainer.* (precision, grad_accum, "
+                             "grad_clip); remove it from the deepspeed config")
+    if trainer.precision not in ("fp32", "bf16", "fp16"):
+        raise ValueError(f"trainer.precision must be fp32, bf16 or fp16, got {trainer.precision!r}")
+    cfg.update(train_micro_batch_size_per_gpu=1,  # batches are dynamic; loss is per batch
+               gradient_accumulation_steps=int(trainer.grad_accum),
+               gradient_clipping=float(trainer.grad_clip),
+               bf16={"enabled": trainer.precision == "bf16"},
+               fp16={"enabled": trainer.precision == "fp16", "initial_scale_power": 16})
+    return cfg
+
+
+class Trainer:
+    def __init__(self, cfg: DictConfig, model: torch.nn.Module, loss_fn: LossFn,
+                 train_infos, valid_infos, frontend, special_ids: Tuple[int, int, int],
+                 rank: int, world_size: int, exclude_frozen: bool = False):
+        import deepspeed
+
+        self.cfg, self.loss_fn = cfg, loss_fn
+        self.rank, self.world_size = rank, world_size
+        self.train_infos, self.valid_infos = train_infos, valid_infos
+        self.frontend, self.special_ids = frontend, special_ids
+        self.exclude_frozen = exclude_frozen
+        self.exp_dir = cfg.exp_dir
+        self.ckpt_dir = os.path.join(self.exp_dir, "checkpoints")
+        tcfg = cfg.trainer
+        if tcfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        params = [p for p in model.parameters() if p.requires_grad]
+        if cfg.optim.name != "adamw":
+            raise ValueError(f"unknown optimizer {cfg.optim.name!r} (adamw)")
+        optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+                                      eps=cfg.optim.eps, weight_decay=cfg.optim.weight_decay)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, build_lr_lambda(cfg.scheduler))
+        self.engine, _, _, self.scheduler = deepspeed.initialize(
+            model=model, model_parameters=params, optimizer=optimizer, lr_scheduler=scheduler,
+            config=deepspeed_config(cfg.deepspeed, tcfg))
+        self.writer = None
+        if rank == 0:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(os.path.join(self.exp_dir, "tensorboard"))
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.skipped_batches = 0
+        self.skipped_utts = 0
+        self.last_valid_loss: Optional[float] = None
+        self.last_saved_step: Optional[int] = None
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _all_sum(self, values: List[float]) -> List[float]:
+        t = torch.tensor(values, dtype=torch.float64, device=self.engine.device)
+        if self.world_size > 1:
+            torch.distributed.all_reduce(t)
+        return t.tolist()
+
+    def _loader(self, infos, epoch: int, train: bool, start: int = 0):
+        from fireredasr.data.dataset import make_batches
+
+        dcfg = self.cfg.data
+        batches = make_batches(infos, dcfg.max_frames_per_batch, dcfg.bucket_size,
+                               self.cfg.seed, epoch, shuffle=train)
+        mine = shard(batches, self.rank, self.world_size, pad=not train)
+        ds = BatchDataset(infos, mine[start:], self.frontend, dcfg, *self.special_ids,
+                          seed=self.cfg.seed + (0 if train else 1), epoch=epoch, train=train,
+                          first_index=start)
+        return make_loader(ds, dcfg.num_workers, dcfg.prefetch_factor), len(mine)
+
+    def _seed_step(self) -> None:
+        """Dropout and other in-model randomness: a function of (seed, data position, rank)."""
+        position = self.epoch * 10_000_000 + self.batch_in_epoch
+        torch.manual_seed((self.cfg.seed * 1_000_003 + position) * 97 + self.rank)
+
+    def _meta(self) -> Dict[str, Any]:
+        return {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "step": self.step,
+                "valid_loss": self.last_valid_loss, "skipped_batches": self.skipped_batches,
+                "skipped_utts": self.skipped_utts}
+
+    def save(self) -> None:
+        if self.last_saved_step == self.step:
+            return
+        self.last_saved_step = self.step
+        ckpt.save(self.engine, self.ckpt_dir, self.step, self._meta(),
+                  self.cfg.trainer.keep_last, self.exclude_frozen)
+        logger.info("saved checkpoint %s", ckpt.tag_for(self.step))
+
+    # ---- validation ----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def validate(self) -> Dict[str, float]:
+        self.engine.eval()
+        loader, _ = self._loader(self.valid_infos, 0, train=False)
+        sums = {"loss_sum": 0.0, "tokens": 0.0, "correct": 0.0}
+        for batch in loader:
+            if not batch["utts"]:
+                continue
+            loss, stats = self.loss_fn(self.engine, batch)
+            sums["loss_sum"] += float(loss) * stats["tokens"]
+            sums["tokens"] += stats["tokens"]
+            sums["correct"] += stats["correct"]
+        total = dict(zip(sums, self._all_sum(list(sums.values()))))
+        self.engine.train()
+        n = max(total["tokens"], 1.0)
+        result = {"loss": total["loss_sum"] / n, "acc": total["correct"] / n}
+        self.last_valid_loss = result["loss"]
+        if self.writer:
+            self.writer.add_scalar("valid/loss", result["loss"], self.step)
+            self.writer.add_scalar("valid/acc", result["acc"], self.step)
+        logger.info("step %d validation: loss %.4f, token accuracy %.4f", self.step,
+                    result["loss"], result["acc"])
+        return result
+
+    # ---- training ------------------------------------------------------------------------
+
+    def _progress(self, total: int, initial: int):
+        mode = self.cfg.trainer.progress_bar
+        show = self.rank == 0 and (mode is True or (mode == "auto" and sys.stderr.isatty()))
+        if not show:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=total, initial=initial, desc=f"epoch {self.epoch}", dynamic_ncols=True)
+
+    def fit(self) -> None:
+        tcfg = self.cfg.trainer
+        meta = ckpt.resume(self.engine, self.ckpt_dir, strict=not self.exclude_frozen)
+        if meta:
+            self.epoch, self.batch_in_epoch, self.step = meta["epoch"], meta["batch_in_epoch"], meta["step"]
+            self.skipped_batches = meta.get("skipped_batches", 0)
+            self.skipped_utts = meta.get("skipped_utts", 0)
+            self.last_valid_loss = meta.get("valid_loss")
+            self.last_saved_step = self.step
+        self.engine.train()
+        window = {"loss": 0.0, "tokens": 0.0, "correct": 0.0, "frames": 0.0, "n": 0}
+        t_window = time.perf_counter()
+        while self.epoch < tcfg.max_epochs:
+            if tcfg.max_steps and self.step >= tcfg.max_steps:
+                break
+            loader, n_batches = self._loader(self.train_infos, self.epoch, True,
+                                             self.batch_in_epoch)
+            bar = self._progress(n_batches, self.batch_in_epoch)
+            for batch in loader:
+                self.batch_in_epoch += 1
+                if bar:
+                    bar.update(1)
+                for utt, why in batch["skipped"]:
+                    logger.warning("skipping utterance %s: %s", utt, why)
+                self.skipped_utts += len(batch["skipped"])
+                self._seed_step()
+                ok, loss, stats = True, None, {}
+                if batch["utts"]:
+                    loss, stats = self.loss_fn(self.engine, batch)
+                    ok = bool(torch.isfinite(loss.detach()))
+                # Every rank takes or skips the step together, or collectives would hang.
+                (bad,) = self._all_sum([0.0 if ok and batch["utts"] else 1.0])
+                if bad > 0:
+                    self.skipped_batches += 1
+                    logger.warning("step %d: batch %d skipped on %d rank(s) (%s)", self.step,
+                                   batch["index"], int(bad),
+                                   "non-finite loss" if batch["utts"] else "no readable utterance")
+                    continue
+                boundary = self.engine.is_gradient_accumulation_boundary()
+                self.engine.backward(loss)
+                self.engine.step()
+                window["loss"] += float(loss) * stats["tokens"]
+                window["tokens"] += stats["tokens"]
+                window["correct"] += stats["correct"]
+                window["frames"] += stats["frames"]
+                window["n"] += 1
+                if not boundary:
+                    continue
+                self.step += 1
+                if self.step % tcfg.log_every == 0:
+                    self._log(window, time.perf_counter() - t_window)
+                    window = dict.fromkeys(window, 0.0)
+                    window["n"] = 0
+                    t_window = time.perf_counter()
+                if tcfg.valid_every and self.step % tcfg.valid_every == 0:
+                    self.validate()
+                if tcfg.save_every and self.step % tcfg.save_every == 0:
+                    self.save()
+                if tcfg.max_steps and self.step >= tcfg.max_steps:
+                    break
+            if bar:
+                bar.close()
+            if tcfg.max_steps and self.step >= tcfg.max_steps:
+                break
+            self.epoch += 1
+            self.batch_in_epoch = 0
+            logger.info("epoch %d done at step %d", self.epoch, self.step)
+            self.validate()
+            self.save()
+        done = ckpt.complete_checkpoints(self.ckpt_dir)
+        if not done or done[-1][0] != self.step:
+            self.validate()
+            self.save()
+        logger.info("training finished at step %d (epoch %d); skipped %d batches and %d "
+                    "utterances", self.step, self.epoch, self.skipped_batches, self.skipped_utts)
+        if self.writer:
+            self.writer.close()
+
+    def _log(self, w: Dict[str, float], seconds: float) -> None:
+        loss_sum, tokens, correct, frames = self._all_sum(
+            [w["loss"], w["tokens"], w["correct"], w["frames"]])
+        loss = loss_sum / max(tokens, 1)
+        acc = correct / max(tokens, 1)
+        lr = self.scheduler.get_last_lr()[0]
+        gnorm = self.engine.get_global_grad_norm()
+        gnorm = float(gnorm) if gnorm is not None else float("nan")
+        audio_per_s = frames / 100.0 / max(seconds, 1e-9)
+        logger.info("epoch %d step %d: loss %.4f acc %.4f lr %.3e grad_norm %.3f "
+                    "%.1f audio-s/s", self.epoch, self.step, loss, acc, lr, gnorm, audio_per_s)
+        if self.writer:
+            for name, value in (("loss", loss), ("acc", acc), ("lr", lr), ("grad_norm", gnorm),
+                                ("audio_seconds_per_second", audio_per_s)):
+                if not math.isnan(value):
+                    self.writer.add_scalar(f"train/{name}", value, self.step)

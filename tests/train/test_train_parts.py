@@ -1,0 +1,84 @@
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fireredasr.data.dataset import make_batches, shard
+from fireredasr.data.processor import UttInfo, spec_augment
+from fireredasr.train.checkpoint import (COMPLETE, META, average_state_dicts,
+                                         complete_checkpoints, select_checkpoints)
+from fireredasr.train.loss import label_smoothed_ce, token_accuracy
+from fireredasr.train.schedulers import noam, warmup_cosine
+
+
+def test_averaging_is_the_arithmetic_mean():
+    states = [{"w": torch.tensor([1.0, 2.0]), "b": torch.tensor(3.0), "n": torch.tensor(5)},
+              {"w": torch.tensor([3.0, 6.0]), "b": torch.tensor(-1.0), "n": torch.tensor(7)},
+              {"w": torch.tensor([2.0, 1.0]), "b": torch.tensor(1.0), "n": torch.tensor(9)}]
+    avg = average_state_dicts(states)
+    assert torch.equal(avg["w"], torch.tensor([2.0, 3.0]))
+    assert avg["b"].item() == pytest.approx(1.0)
+    assert avg["n"].item() == 9  # integer buffers are taken from the newest
+    with pytest.raises(ValueError):
+        average_state_dicts([states[0], {"w": states[0]["w"]}])
+
+
+def test_select_last_and_best(tmp_path):
+    for step, loss in ((10, 3.0), (20, 1.0), (30, 2.0), (40, 1.5)):
+        d = tmp_path / f"step_{step:08d}"
+        d.mkdir()
+        (d / META).write_text(json.dumps({"valid_loss": loss}))
+        (d / COMPLETE).write_text("")
+    (tmp_path / "step_00000050").mkdir()  # an interrupted save: ignored
+    assert [s for s, _ in complete_checkpoints(str(tmp_path))] == [10, 20, 30, 40]
+    assert select_checkpoints(str(tmp_path), 2, "last") == ["step_00000030", "step_00000040"]
+    assert select_checkpoints(str(tmp_path), 2, "best") == ["step_00000020", "step_00000040"]
+
+
+def test_label_smoothed_ce_matches_its_definition():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 7)
+    targets = torch.tensor([[1, 2, -1], [3, -1, -1]])
+    loss, n = label_smoothed_ce(logits, targets, 0.1)
+    logp = F.log_softmax(logits, -1)
+    terms = [0.9 * -logp[b, t, targets[b, t]] + 0.1 * -logp[b, t].mean()
+             for b in range(2) for t in range(3) if targets[b, t] >= 0]
+    assert n == 3 and loss.item() == pytest.approx(torch.stack(terms).mean().item(), rel=1e-6)
+    assert token_accuracy(logits, targets)[1] == 3
+
+
+def test_schedules():
+    f = noam(100)
+    assert f(50) == pytest.approx(0.5) and f(100) == pytest.approx(1.0)
+    assert f(400) == pytest.approx(0.5)
+    g = warmup_cosine(10, 110, 0.1)
+    assert g(5) == pytest.approx(0.5) and g(10) == pytest.approx(1.0)
+    assert g(60) == pytest.approx(0.55) and g(110) == pytest.approx(0.1) and g(500) == pytest.approx(0.1)
+
+
+def test_dynamic_batches_and_equal_shards():
+    infos = [UttInfo(f"u{i}", 50 + (i * 37) % 400, (1,)) for i in range(101)]
+    batches = make_batches(infos, 1000, 20, seed=1, epoch=0)
+    assert sorted(i for b in batches for i in b) == list(range(101))
+    for b in batches:
+        assert max(infos[i].num_frames for i in b) * len(b) <= 1000 or len(b) == 1
+    assert batches == make_batches(infos, 1000, 20, seed=1, epoch=0)
+    assert batches != make_batches(infos, 1000, 20, seed=1, epoch=1)
+    shards = [shard(batches, r, 3) for r in range(3)]
+    assert len({len(s) for s in shards}) == 1  # every rank takes the same number of steps
+    flat = [tuple(b) for s in shards for b in s]
+    assert len(flat) == len(set(flat)) == 3 * (len(batches) // 3)  # disjoint
+    padded = [shard(batches, r, 3, pad=True) for r in range(3)]
+    assert len({len(s) for s in padded}) == 1
+    assert sum(b is not None for s in padded for b in s) == len(batches)
+
+
+def test_spec_augment_masks_with_zeros_deterministically():
+    import numpy as np
+
+    x = np.ones((200, 80), dtype=np.float32)
+    a = spec_augment(x, np.random.default_rng(1))
+    b = spec_augment(x, np.random.default_rng(1))
+    assert np.array_equal(a, b) and (a == 0).any() and x.min() == 1.0
