@@ -158,7 +158,8 @@ class TransformerDecoder(nn.Module):
 
     def embed(self, ys: torch.Tensor, offset: int = 0) -> torch.Tensor:
         pe = self.positional_encoding(ys.size(1), offset)
-        return self.dropout(self.tgt_word_emb(ys) * self.scale + pe)
+        emb = self.tgt_word_emb(ys)
+        return self.dropout(emb * self.scale + pe.to(emb.dtype))
 
     def forward(self, ys_in: torch.Tensor, enc: torch.Tensor,
                 enc_mask: torch.Tensor) -> torch.Tensor:

@@ -77,8 +77,9 @@ def build_model(model_cfg: DictConfig, tokenizer) -> FireRedAsrAed:
 def compute_loss(label_smoothing: float):
     """The loss function the trainer calls: (engine or model, batch) -> (loss, stats)."""
     def loss_fn(model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
-        device = next(model.parameters()).device
-        feats = batch["feats"].to(device)
+        param = next(model.parameters())  # bf16/fp16 engines hold half-precision weights
+        feats = batch["feats"].to(param.device, param.dtype)
+        device = param.device
         logits, _ = model(feats, batch["feat_lengths"].to(device), batch["ys_in"].to(device))
         targets = batch["ys_out"].to(device)
         loss, count = label_smoothed_ce(logits, targets, label_smoothing)
