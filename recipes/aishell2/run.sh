@@ -9,31 +9,13 @@
 set -euo pipefail
 recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$recipe_dir/../../utils/common.sh"
-# Paths given as options are relative to the current directory; defaults live in the recipe.
-
-stage=0
-stop_stage=2
-nj=4
+. "$recipe_dir/../asr_defaults.sh"   # the options every recipe shares
+# Options of this recipe (and changed defaults):
 train_dir=                 # AISHELL-2/iOS/data (wav.scp, trans.txt, wav/)
 dev_test_dir=              # AISHELL-DEV-TEST-SET (iOS|Android|Mic/dev|test)
 channels="iOS Android Mic"
-data=$recipe_dir/data
-feat_mode=ark
-cmvn_num_utts=0
-bpe_vocab_size=1000
-char_min_count=1
-speed_perturb=false
-exp=$recipe_dir/exp
-ngpu=0
-valid_set=dev_ios           # validation set for training
-train_overrides=           # Hydra overrides for stage 3, e.g. "model=aed_s optim.lr=1e-3"
-average_num=10             # stage 4: checkpoints averaged
-average_mode=last          # last | best (by validation loss)
-master_port=29500          # torch.distributed rendezvous port for stage 3
-aed_model_dir=             # stage 5: AED folder to decode with (default: $exp/aed/model)
-model_name=                # row name in the results table (default: the folder's name)
-decode_overrides=          # extra fireredasr-decode flags, e.g. "--beam_size 5"
-score_names="test_ios:aishell2_ios test_android:aishell2_android test_mic:aishell2_mic"
+valid_set=dev_ios   # validation set for training (stage 3)
+score_names="test_ios:aishell2_ios test_android:aishell2_android test_mic:aishell2_mic"   # stage 5: <set>:<results-table column>
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 train_set=train

@@ -1,6 +1,8 @@
 """Stages 0-2 of each corpus recipe, end to end, on tiny fakes in the exact release layouts."""
+import io
 import os
 import subprocess
+import tarfile
 from pathlib import Path
 
 import kaldiio
@@ -23,6 +25,18 @@ def run_recipe(corpus: str, *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
+def unpack_fake_aishell(tmp_path: Path) -> Path:
+    """The fake AISHELL-1 release, unpacked like local/download_aishell.py leaves it."""
+    for data_bytes in fake.make_aishell1_archives(tmp_path / "src").values():
+        with tarfile.open(fileobj=io.BytesIO(data_bytes)) as t:
+            t.extractall(tmp_path / "corpus")
+    corpus = tmp_path / "corpus" / "data_aishell"
+    for spk_archive in (corpus / "wav").glob("*.tar.gz"):
+        with tarfile.open(spk_archive) as t:
+            t.extractall(corpus / "wav")
+    return corpus
+
+
 def check_sets(data: Path, sets, lang=True):
     for s in sets:
         assert validate(str(data / s)) == [], s
@@ -37,15 +51,7 @@ def check_sets(data: Path, sets, lang=True):
 
 
 def test_aishell_recipe(tmp_path):
-    archives = fake.make_aishell1_archives(tmp_path / "src")
-    for name, data in archives.items():
-        import tarfile, io
-        with tarfile.open(fileobj=io.BytesIO(data)) as t:
-            t.extractall(tmp_path / "corpus")
-    corpus = tmp_path / "corpus" / "data_aishell"
-    for spk_archive in (corpus / "wav").glob("*.tar.gz"):
-        with tarfile.open(spk_archive) as t:
-            t.extractall(corpus / "wav")
+    corpus = unpack_fake_aishell(tmp_path)
     data = tmp_path / "data"
     proc = run_recipe("aishell", "--aishell_dir", str(corpus), "--data", str(data), "--nj", "2")
     err = proc.stderr
@@ -69,15 +75,7 @@ def test_aishell_recipe(tmp_path):
 
 def test_aishell_recipe_stored_features_equal_the_frontend(tmp_path):
     """The feature stage and the inference front end give the same features."""
-    archives = fake.make_aishell1_archives(tmp_path / "src")
-    import io, tarfile
-    for data_bytes in archives.values():
-        with tarfile.open(fileobj=io.BytesIO(data_bytes)) as t:
-            t.extractall(tmp_path / "corpus")
-    corpus = tmp_path / "corpus" / "data_aishell"
-    for a in (corpus / "wav").glob("*.tar.gz"):
-        with tarfile.open(a) as t:
-            t.extractall(corpus / "wav")
+    corpus = unpack_fake_aishell(tmp_path)
     data = tmp_path / "data"
     run_recipe("aishell", "--aishell_dir", str(corpus), "--data", str(data), "--stop_stage", "1")
     d = DataDir.load(str(data / "test"))
@@ -161,16 +159,7 @@ def test_recipe_rejects_unknown_option(tmp_path):
 
 def test_aishell_recipe_trains_exports_decodes_and_scores(tmp_path):
     """Stages 0-5 and 9 of a recipe, end to end, with a tiny model (2 CPU processes)."""
-    import io
-    import tarfile
-
-    for data_bytes in fake.make_aishell1_archives(tmp_path / "src").values():
-        with tarfile.open(fileobj=io.BytesIO(data_bytes)) as t:
-            t.extractall(tmp_path / "corpus")
-    corpus = tmp_path / "corpus" / "data_aishell"
-    for a in (corpus / "wav").glob("*.tar.gz"):
-        with tarfile.open(a) as t:
-            t.extractall(corpus / "wav")
+    corpus = unpack_fake_aishell(tmp_path)
     overrides = ("model.n_layers_enc=1 model.n_layers_dec=1 model.d_model=64 model.n_head=2 "
                  "model.kernel_size=7 trainer.max_steps=6 trainer.save_every=2 "
                  "trainer.log_every=1 data.num_workers=0 data.max_frames_per_batch=400 "

@@ -64,6 +64,19 @@ def test_zero2_two_processes_train_checkpoint_export_decode(data, tmp_path):
     (res,) = model.transcribe(["u"], [str(REAL_EXAMPLES / "IT0011W0001.wav")],
                               {"beam_size": 2, "decode_max_len": 10})
     assert isinstance(res["text"], str)
+    # model.init_from fine-tunes from an exported (or released) folder ...
+    ft = tmp_path / "finetune"
+    cmd = [sys.executable, "-m", "fireredasr.bin.train_aed",
+           *tiny_overrides(data, ft, **{"trainer.max_steps": 1}), f"model.init_from={exp / 'model'}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"initialised from {exp / 'model'}" in (ft / "train.log").read_text()
+    # ... and refuses one that does not fit the configured model.
+    cmd = [sys.executable, "-m", "fireredasr.bin.train_aed", *tiny_overrides(
+        data, tmp_path / "bad_ft", **{"trainer.max_steps": 1, "model.d_model": 32}),
+        f"model.init_from={exp / 'model'}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600)
+    assert proc.returncode != 0 and "does not fit the configured model" in proc.stderr
 
 
 def test_sigkill_and_rerun_resumes_exactly(data, tmp_path):
