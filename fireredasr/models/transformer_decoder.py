@@ -126,12 +126,20 @@ class DecoderState:
     length: int = 0
 
     def reorder(self, rows: torch.Tensor) -> None:
-        """Keep the hypotheses ``rows`` (R,) after beam pruning; rows stay within their utterance."""
+        """Keep the hypotheses ``rows`` (R,) after beam pruning; rows stay within their utterance.
+
+        Only rows whose source changed are copied: beams are often stable, and the copy is the
+        O(t) part of each step.
+        """
         t = self.length
+        moved = (rows != torch.arange(rows.numel(), device=rows.device)).nonzero().squeeze(1)
+        if moved.numel() == 0:
+            return
+        src = rows[moved]
         for cache in (self.self_k, self.self_v):
-            for i, buf in enumerate(cache):
-                buf[:, :, :t] = buf[rows, :, :t]
-        self.key_valid[:, :t] = self.key_valid[rows, :t]
+            for buf in cache:
+                buf[moved, :, :t] = buf[src, :, :t]
+        self.key_valid[moved, :t] = self.key_valid[src, :t]
 
 
 class TransformerDecoder(nn.Module):
