@@ -54,6 +54,12 @@ def deepspeed_config(ds_cfg: DictConfig, trainer: DictConfig) -> Dict[str, Any]:
                              "grad_clip); remove it from the deepspeed config")
     if trainer.precision not in ("fp32", "bf16", "fp16"):
         raise ValueError(f"trainer.precision must be fp32, bf16 or fp16, got {trainer.precision!r}")
+    if trainer.precision == "fp16":
+        from deepspeed.accelerator import get_accelerator
+
+        if not get_accelerator().is_fp16_supported():
+            raise ValueError(f"trainer.precision=fp16 is not supported on the "
+                             f"{get_accelerator().device_name()} accelerator; use bf16 or fp32")
     cfg.update(train_micro_batch_size_per_gpu=1,  # batches are dynamic; loss is per batch
                gradient_accumulation_steps=int(trainer.grad_accum),
                gradient_clipping=float(trainer.grad_clip),

@@ -164,3 +164,23 @@ def test_bad_utterances_and_non_finite_batches_are_skipped(data, tmp_path):
     assert "skipping utterance zz_missing" in proc.stderr
     assert "non-finite loss" in log and "no readable utterance" in log
     assert "training finished at step 20" in log
+
+
+def test_deepspeed_launcher_and_fp16_message(data, tmp_path):
+    exp = tmp_path / "exp"
+    launcher = Path(sys.executable).parent / "deepspeed"
+    env = dict(ENV, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    proc = subprocess.run([str(launcher), "--no_local_rank", "--num_gpus", "2", "--master_port",
+                           "29631", "--module", "fireredasr.bin.train_aed",
+                           *tiny_overrides(data, exp, **{"trainer.max_steps": 2})],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    log = (exp / "train.log").read_text()
+    assert "2 process(es)" in log and "training finished at step 2" in log
+    if not torch.cuda.is_available():
+        proc = subprocess.run([sys.executable, "-m", "fireredasr.bin.train_aed",
+                               *tiny_overrides(data, tmp_path / "fp16",
+                                               **{"trainer.precision": "fp16"})],
+                              capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600)
+        assert proc.returncode != 0
+        assert "trainer.precision=fp16 is not supported on the cpu accelerator" in proc.stderr
