@@ -78,3 +78,9 @@ def test_frontend_matches_reference_features(ref_aed_dir, expected_encoder, real
     padded, lengths = pad_features(feats)
     assert torch.equal(lengths, expected_encoder["lengths"])
     torch.testing.assert_close(padded, expected_encoder["feats"], rtol=0, atol=1e-5)
+
+
+def test_written_cmvn_is_byte_identical_to_the_released_format(ref_aed_dir, tmp_path):
+    released = ref_aed_dir / "cmvn.ark"
+    write_cmvn(str(tmp_path / "cmvn.ark"), kaldiio.load_mat(str(released)))
+    assert (tmp_path / "cmvn.ark").read_bytes() == released.read_bytes()
