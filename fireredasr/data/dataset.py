@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -21,26 +20,6 @@ from fireredasr.data.prep_report import PrepReport
 from fireredasr.data.processor import UttInfo, collate, load_features, spec_augment
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class DataConfig:
-    """Mirrors ``conf/data/*.yaml``."""
-
-    train_dir: str = "data/train"
-    valid_dir: str = "data/dev"
-    lang_dir: str = "data/lang"
-    cmvn: str = "data/train/cmvn.ark"
-    max_frames_per_batch: int = 20000
-    bucket_size: int = 500
-    min_frames: int = 10
-    max_frames: int = 3000
-    max_tokens: int = 200
-    num_workers: int = 2
-    prefetch_factor: int = 2
-    dither: float = 0.0
-    speed_perturb: List[float] = field(default_factory=list)
-    spec_augment: Dict[str, Any] = field(default_factory=lambda: {"enabled": False})
 
 
 def utterance_frames(d: DataDir) -> Dict[str, int]:
@@ -142,10 +121,13 @@ def shard(batches: List[List[int]], rank: int, world_size: int, pad: bool = Fals
 
 
 class BatchDataset(torch.utils.data.Dataset):
-    """Item k is the collated batch ``batches[k]`` (``None`` entries give an empty batch)."""
+    """Item k is the collated batch ``batches[k]`` (``None`` entries give an empty batch).
+
+    ``cfg`` is the ``data`` section of the training config (conf/data/*.yaml).
+    """
 
     def __init__(self, infos: Sequence[UttInfo], batches: Sequence[Optional[List[int]]],
-                 frontend: Frontend, cfg: DataConfig, sos_id: int, eos_id: int, pad_id: int,
+                 frontend: Frontend, cfg: Any, sos_id: int, eos_id: int, pad_id: int,
                  seed: int, epoch: int, train: bool, first_index: int = 0):
         self.infos, self.batches = infos, list(batches)
         self.frontend, self.cfg = frontend, cfg

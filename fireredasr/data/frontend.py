@@ -1,7 +1,7 @@
 """The acoustic front end: audio -> fbank -> global CMVN -> padded batch tensors."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch

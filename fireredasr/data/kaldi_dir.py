@@ -21,7 +21,6 @@ logger = logging.getLogger(__name__)
 
 # Files whose first column is the utterance id.
 UTT_FILES = ("text", "utt2spk", "utt2dur", "utt2num_frames", "feats.scp", "segments")
-RECORDING_FILES = ("wav.scp", "reco2dur")
 
 
 def read_map(path: str) -> "OrderedDict[str, str]":

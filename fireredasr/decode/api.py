@@ -23,7 +23,6 @@ from fireredasr.data.audio import AudioError
 from fireredasr.data.frontend import Frontend, pad_features
 from fireredasr.decode.beam_search import BeamSearchConfig
 from fireredasr.models.checkpoint import load_aed_model
-from fireredasr.models.conformer_encoder import InputTooLongError
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
 
 logger = logging.getLogger(__name__)

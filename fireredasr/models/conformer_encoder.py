@@ -6,7 +6,7 @@ and so on); DESIGN.md section 6 lists every shape.
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn as nn

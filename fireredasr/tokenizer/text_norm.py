@@ -8,7 +8,6 @@ dictionary agree.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import List
 
 # Ideographs the released tokenizer treats as single tokens (CJK Extension A + Unified).

@@ -1,5 +1,4 @@
 import argparse
-import pickle
 
 import pytest
 import torch

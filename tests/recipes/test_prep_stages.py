@@ -7,7 +7,6 @@ from pathlib import Path
 
 import kaldiio
 import numpy as np
-import pytest
 
 from fireredasr.data.cmvn import GlobalCMVN
 from fireredasr.data.frontend import Frontend

@@ -1,6 +1,5 @@
 """Stages 5 and 9 end to end: the reference model on four one-utterance test sets."""
 import json
-import os
 import subprocess
 from collections import OrderedDict
 
