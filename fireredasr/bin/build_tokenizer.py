@@ -33,8 +33,12 @@ def main(argv=None) -> int:
     if not os.path.isfile(args.text):
         logger.error("training text not found: %s", args.text)
         return 1
-    build_tokenizer((t for _, t in iter_text_lines(args.text)), args.out_dir,
-                    args.bpe_vocab_size, args.char_min_count, args.bpe_name)
+    try:
+        build_tokenizer((t for _, t in iter_text_lines(args.text)), args.out_dir,
+                        args.bpe_vocab_size, args.char_min_count, args.bpe_name)
+    except ValueError as e:
+        logger.error("%s: %s", args.text, e)
+        return 1
     tok = ChineseCharEnglishSpmTokenizer.from_files(
         os.path.join(args.out_dir, "dict.txt"), os.path.join(args.out_dir, args.bpe_name + ".model"))
     for path in [args.text] + args.check_text:

@@ -21,9 +21,15 @@ logger = logging.getLogger("train_aed")
 
 @hydra.main(config_path=CONF_DIR, config_name="train_aed", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    from fireredasr.models.checkpoint import CheckpointError
     from fireredasr.train.run import run_aed_training
 
-    run_aed_training(cfg)
+    try:
+        run_aed_training(cfg)
+    except (FileNotFoundError, ValueError, CheckpointError) as e:
+        # Set-up problems (missing data, a bad config value) deserve a message, not a trace.
+        logger.error("%s", e)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ def build_tokenizer(texts: Iterable[str], out_dir: str, bpe_vocab_size: int = 10
     """Write ``<out_dir>/dict.txt`` and ``<out_dir>/<bpe_name>.model``; return the dictionary."""
     os.makedirs(out_dir, exist_ok=True)
     chars, spans = split_transcripts(texts)
+    if not chars and not spans:
+        raise ValueError("the training text holds no transcript to build a dictionary from")
     kept = sorted((c for c, n in chars.items() if n >= char_min_count),
                   key=lambda c: (-chars[c], c))
     rare = len(chars) - len(kept)

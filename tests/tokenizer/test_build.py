@@ -31,3 +31,10 @@ def test_dict_layout_and_round_trip(tmp_path, caplog):
 def test_min_count_leaves_rare_characters_out(tmp_path):
     d = build_tokenizer(TRAIN, str(tmp_path), bpe_vocab_size=40, char_min_count=2)
     assert "天" in d and "散" not in d
+
+
+def test_empty_training_text_is_refused(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="no transcript"):
+        build_tokenizer([], str(tmp_path))

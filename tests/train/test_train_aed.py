@@ -137,6 +137,11 @@ def test_overrides_multirun_and_config_typos(data, tmp_path):
                           env=ENV, cwd=REPO)
     assert typo.returncode != 0 and "n_layer_enc" in typo.stderr
     assert "Could not override 'model.n_layer_enc'" in typo.stderr
+    missing = subprocess.run([sys.executable, "-m", "fireredasr.bin.train_aed", *base,
+                              f"data.train_dir={tmp_path / 'nope'}"],
+                             capture_output=True, text=True, env=ENV, cwd=REPO)
+    assert missing.returncode == 1 and f"data dir not found: {tmp_path / 'nope'}" in missing.stderr
+    assert "Traceback" not in missing.stderr
 
 
 def test_bad_utterances_and_non_finite_batches_are_skipped(data, tmp_path):
