@@ -16,8 +16,8 @@ import os
 import sys
 
 from fireredasr.cli_utils import setup_logging
-from fireredasr.data.kaldi_dir import DataDir
-from fireredasr.decode.decode_data_dir import RELEASED_SETTINGS, decode_data_dir, read_hyps
+from fireredasr.data.kaldi_dir import DataDir, read_map
+from fireredasr.decode.decode_data_dir import RELEASED_SETTINGS, decode_data_dir
 from fireredasr.scoring.cer import score, write_results
 
 logger = logging.getLogger("decode")
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError, NotImplementedError) as e:
         logger.error("%s", e)
         return 1
-    hyps = read_hyps(os.path.join(args.out_dir, "hyp"))
+    hyps = read_map(os.path.join(args.out_dir, "hyp"))
     summary, utts = score(data.text, hyps, bool(args.number_norm), bool(args.skip_missing),
                           data.extra.get("utt2subdialect"))
     meta = {"model": args.model_name or os.path.basename(os.path.normpath(args.model_dir)),

@@ -21,7 +21,7 @@ from fireredasr.data.audio import AudioError, load_audio, is_pipe
 from fireredasr.data.cmvn import accumulate_cmvn_stats, write_cmvn
 from fireredasr.data.fbank import FbankConfig
 from fireredasr.data.frontend import Frontend
-from fireredasr.data.kaldi_dir import DataDir
+from fireredasr.data.kaldi_dir import DataDir, contiguous_parts
 from fireredasr.data.prep_report import PrepReport
 
 logger = logging.getLogger(__name__)
@@ -95,10 +95,8 @@ def compute_fbank_dir(data_dir: str, nj: int = 1, fbank: FbankConfig = FbankConf
     nj = max(1, min(nj, len(utts)))
     feat_dir = feat_dir or os.path.join(data_dir, "fbank")
     os.makedirs(feat_dir, exist_ok=True)
-    bounds = [round(i * len(utts) / nj) for i in range(nj + 1)]
-    jobs = [(data_dir, utts[bounds[j]: bounds[j + 1]],
-             os.path.abspath(os.path.join(feat_dir, f"raw_fbank.{j + 1}.ark")), fbank)
-            for j in range(nj)]
+    jobs = [(data_dir, part, os.path.abspath(os.path.join(feat_dir, f"raw_fbank.{j + 1}.ark")),
+             fbank) for j, part in enumerate(contiguous_parts(utts, nj))]
     if nj == 1:
         results = [_extract_job(*jobs[0])]
     else:

@@ -299,6 +299,12 @@ def combine(dirs: Sequence[DataDir]) -> DataDir:
     return out
 
 
+def contiguous_parts(items: Sequence[str], n: int) -> List[List[str]]:
+    """``n`` contiguous, near-equal parts of ``items`` (jobs whose outputs merge back in order)."""
+    bounds = [round(i * len(items) / n) for i in range(n + 1)]
+    return [list(items[bounds[i]: bounds[i + 1]]) for i in range(n)]
+
+
 def split(d: DataDir, nj: int) -> List[DataDir]:
     """``nj`` contiguous, near-equal parts in sorted utterance order (merge back in order)."""
     utts = sorted(d.utt_ids())
@@ -306,8 +312,7 @@ def split(d: DataDir, nj: int) -> List[DataDir]:
         raise ValueError("nj must be >= 1")
     if nj > len(utts):
         raise ValueError(f"cannot split {len(utts)} utterances into {nj} jobs")
-    bounds = [round(i * len(utts) / nj) for i in range(nj + 1)]
-    return [d.select(utts[bounds[i]: bounds[i + 1]]) for i in range(nj)]
+    return [d.select(part) for part in contiguous_parts(utts, nj)]
 
 
 # ---- speed perturbation ------------------------------------------------------------------------

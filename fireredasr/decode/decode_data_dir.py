@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Dict, List, Optional, Tuple
 
-from fireredasr.data.kaldi_dir import DataDir, read_map, write_map
+from fireredasr.data.kaldi_dir import DataDir, contiguous_parts, write_map
 from fireredasr.decode.postprocess import collapse_repeats
 
 logger = logging.getLogger(__name__)
@@ -109,11 +109,10 @@ def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str =
     d = DataDir.load(data_dir)
     utts = sorted(d.utt_ids())
     njobs = max(1, min(ngpu if ngpu > 0 else nj, len(utts)))
-    bounds = [round(i * len(utts) / njobs) for i in range(njobs + 1)]
     threads = max(1, (os.cpu_count() or 1) // njobs) if ngpu == 0 else 1
-    jobs = [(model_dir, asr_type, data_dir, utts[bounds[j]: bounds[j + 1]], settings,
-             batch_size, f"cuda:{j % ngpu}" if ngpu > 0 else None, threads)
-            for j in range(njobs)]
+    jobs = [(model_dir, asr_type, data_dir, part, settings, batch_size,
+             f"cuda:{j % ngpu}" if ngpu > 0 else None, threads)
+            for j, part in enumerate(contiguous_parts(utts, njobs))]
     wall = time.perf_counter()
     if njobs == 1:
         outputs = [_decode_job(*jobs[0])]
@@ -158,7 +157,3 @@ def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str =
                 summary["rtf"])
     return summary
 
-
-def read_hyps(path: str) -> Dict[str, str]:
-    """``uttid text`` (or ``uttid<TAB>text``) lines; an id alone means an empty hypothesis."""
-    return dict(read_map(path))
