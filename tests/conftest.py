@@ -53,3 +53,15 @@ def ref_aed_api(ref_aed_dir):
     from fireredasr.models.fireredasr import FireRedAsr
 
     return FireRedAsr.from_pretrained("aed", str(ref_aed_dir))
+
+
+@pytest.fixture(scope="session")
+def ref_llm_dir() -> Path:
+    return shared_path("reference_llm_small")
+
+
+@pytest.fixture(scope="session")
+def ref_llm_api(ref_llm_dir):
+    from fireredasr.models.fireredasr import FireRedAsr
+
+    return FireRedAsr.from_pretrained("llm", str(ref_llm_dir))

@@ -22,8 +22,9 @@ import torch
 from fireredasr.data.audio import AudioError
 from fireredasr.data.frontend import Frontend, pad_features
 from fireredasr.decode.beam_search import BeamSearchConfig
-from fireredasr.models.checkpoint import load_aed_model
+from fireredasr.models.checkpoint import load_aed_model, load_llm_model
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
+from fireredasr.tokenizer.llm_tokenizer import encode_prompts
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 LONG_AUDIO_WARN_SECONDS = 60.0
 
 AED_FILES = ("model.pth.tar", "cmvn.ark", "dict.txt", "train_bpe1000.model")
+LLM_FILES = ("model.pth.tar", "asr_encoder.pth.tar", "cmvn.ark", "Qwen2-7B-Instruct")
 
 
 def _require_files(model_dir: str, names: Sequence[str]) -> None:
@@ -40,7 +42,7 @@ def _require_files(model_dir: str, names: Sequence[str]) -> None:
     missing = [n for n in names if not os.path.exists(os.path.join(model_dir, n))]
     if missing:
         raise FileNotFoundError(f"model folder {model_dir} lacks {', '.join(missing)} "
-                                f"(a FireRedASR-AED folder holds {', '.join(names)})")
+                                f"(this kind of folder holds {', '.join(names)})")
 
 
 def beam_config_from_args(args: Dict[str, Any]) -> BeamSearchConfig:
@@ -68,8 +70,9 @@ class FireRedAsr:
                 os.path.join(model_dir, "dict.txt"),
                 os.path.join(model_dir, "train_bpe1000.model"))
         elif asr_type == "llm":
-            raise NotImplementedError(
-                "FireRedASR-LLM inference is not part of this toolkit yet; use asr_type='aed'")
+            _require_files(model_dir, LLM_FILES)
+            frontend = Frontend.from_cmvn_file(os.path.join(model_dir, "cmvn.ark"))
+            model, tokenizer = load_llm_model(model_dir)
         else:
             raise ValueError(f"asr_type must be 'aed' or 'llm', got {asr_type!r}")
         model.eval()
@@ -150,13 +153,25 @@ class FireRedAsr:
                     if args.get("bf16", False) else contextlib.nullcontext())
         start = time.perf_counter()
         with autocast:
-            hyps = self.model.transcribe(
-                padded, lengths, cfg.beam_size, cfg.nbest, cfg.decode_max_len,
-                cfg.softmax_smoothing, cfg.length_penalty, cfg.eos_penalty)
+            if self.asr_type == "aed":
+                hyps = self.model.transcribe(
+                    padded, lengths, cfg.beam_size, cfg.nbest, cfg.decode_max_len,
+                    cfg.softmax_smoothing, cfg.length_penalty, cfg.eos_penalty)
+            else:
+                ids, mask, _, _ = encode_prompts(self.tokenizer, [""] * len(feats), decode=True)
+                generated = self.model.transcribe(
+                    padded, lengths, ids.to(device), mask.to(device), cfg.beam_size,
+                    cfg.decode_max_len, int(args.get("decode_min_len", 0)),
+                    float(args.get("repetition_penalty", 1.0)),
+                    float(args.get("llm_length_penalty", 0.0)),
+                    float(args.get("temperature", 1.0)))
         if device.type == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
         results = []
+        if self.asr_type == "llm":
+            texts = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+            return [{"uttid": u, "text": t} for u, t in zip(uttids, texts)], elapsed
         for uttid, nbest in zip(uttids, hyps):
             texts = [self.tokenizer.detokenize([int(t) for t in h["yseq"]]) for h in nbest]
             result: Dict[str, Any] = {"uttid": uttid, "text": texts[0]}

@@ -68,3 +68,46 @@ def load_aed_model(path: str, map_location: str = "cpu") -> Tuple[torch.nn.Modul
 def save_aed_model(path: str, model: torch.nn.Module) -> None:
     """Save an AED model in the released package layout."""
     save_package(path, model.args, {k: v.detach().cpu() for k, v in model.state_dict().items()})
+
+
+def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32):
+    """A released-layout FireRedASR-LLM folder -> (model, tokenizer).
+
+    ``model.pth.tar`` holds the encoder, adapter and LoRA weights; the encoder's architecture
+    comes from ``asr_encoder.pth.tar`` and the base LLM from ``Qwen2-7B-Instruct/`` (both
+    paths inside ``model_dir``, as the released loader rewrites them).
+    """
+    from fireredasr.models.adapter import Adapter
+    from fireredasr.models.fireredasr_llm import (FireRedAsrLlm, build_encoder, llm_state_keys_ok,
+                                                  load_llm)
+    from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, SPEECH_TOKEN,
+                                                    build_llm_tokenizer)
+
+    package = load_package(os.path.join(model_dir, "model.pth.tar"))
+    args = package["args"]
+    enc_package = load_package(os.path.join(model_dir, "asr_encoder.pth.tar"))
+    encoder = build_encoder(enc_package["args"])
+    enc_state = {k[len("encoder."):]: v for k, v in enc_package["model_state_dict"].items()
+                 if k.startswith("encoder.")}
+    try:
+        encoder.load_state_dict(enc_state, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"asr_encoder.pth.tar does not match its args: {e}") from e
+    llm_dir = os.path.join(model_dir, "Qwen2-7B-Instruct")
+    if not os.path.isdir(llm_dir):
+        raise CheckpointError(f"LLM folder not found: {llm_dir}")
+    tokenizer = build_llm_tokenizer(llm_dir)
+    llm = load_llm(llm_dir, bool(getattr(args, "use_lora", 1)), dtype)
+    vocab = llm.get_input_embeddings().num_embeddings
+    speech_id = tokenizer.convert_tokens_to_ids(SPEECH_TOKEN)
+    if speech_id >= vocab:
+        raise CheckpointError(f"<speech> has id {speech_id} but the LLM's vocabulary has {vocab} rows")
+    adapter = Adapter(encoder.odim, llm.config.hidden_size, int(args.encoder_downsample_rate))
+    model = FireRedAsrLlm(encoder, llm, adapter, speech_id, tokenizer.pad_token_id,
+                          tokenizer.convert_tokens_to_ids(BOS_TOKEN),
+                          tokenizer.convert_tokens_to_ids(EOS_TOKEN))
+    missing, unexpected = model.load_state_dict(package["model_state_dict"], strict=False)
+    problem = llm_state_keys_ok(missing, unexpected)
+    if problem:
+        raise CheckpointError(f"{model_dir}/model.pth.tar does not fit the LLM model: {problem}")
+    return model, tokenizer

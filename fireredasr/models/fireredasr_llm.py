@@ -1,0 +1,125 @@
+"""FireRedASR-LLM: Conformer encoder -> adapter -> LLM (LoRA), checkpoint-compatible.
+
+The LLM is any Hugging Face causal LM folder; the released model uses Qwen2-7B-Instruct. The
+single ``<speech>`` token of the prompt is replaced by the adapter outputs.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+from fireredasr.models.adapter import Adapter
+from fireredasr.models.conformer_encoder import ConformerEncoder
+
+logger = logging.getLogger(__name__)
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "gate_proj", "down_proj"]
+
+
+def build_encoder(aed_args: argparse.Namespace) -> ConformerEncoder:
+    return ConformerEncoder(aed_args.idim, aed_args.n_layers_enc, aed_args.n_head,
+                            aed_args.d_model, aed_args.residual_dropout, aed_args.dropout_rate,
+                            aed_args.kernel_size, aed_args.pe_maxlen)
+
+
+def load_llm(llm_dir: str, use_lora: bool, dtype: torch.dtype = torch.float32,
+             attn_implementation: str = "eager", lora_r: int = 64, lora_alpha: int = 16,
+             lora_dropout: float = 0.05) -> nn.Module:
+    """A causal LM from a local folder, wrapped with peft LoRA adapters when ``use_lora``."""
+    from transformers import AutoModelForCausalLM
+
+    llm = AutoModelForCausalLM.from_pretrained(llm_dir, dtype=dtype,
+                                               attn_implementation=attn_implementation)
+    if use_lora:
+        from peft import LoraConfig, get_peft_model
+
+        llm = get_peft_model(llm, LoraConfig(r=lora_r, lora_alpha=lora_alpha,
+                                             target_modules=LORA_TARGETS,
+                                             lora_dropout=lora_dropout, task_type="CAUSAL_LM"))
+    return llm
+
+
+class FireRedAsrLlm(nn.Module):
+    def __init__(self, encoder: ConformerEncoder, llm: nn.Module, adapter: Adapter,
+                 speech_token_id: int, pad_id: int, bos_id: int, eos_id: int):
+        super().__init__()
+        self.encoder = encoder
+        self.llm = llm
+        self.encoder_projector = adapter
+        self.speech_token_id = speech_token_id
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+
+    def merge_speech(self, feats: torch.Tensor, feat_lengths: torch.Tensor,
+                     input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                     labels: Optional[torch.Tensor] = None
+                     ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """Embed the prompt and put the adapter outputs where ``<speech>`` stands.
+
+        Every row holds one ``<speech>`` at the same position (prompts are right-padded).
+        Padded speech frames of shorter utterances are masked out, so a batch decodes like
+        its utterances one at a time.
+        """
+        enc, enc_lengths, _ = self.encoder(feats, feat_lengths)
+        speech, speech_lens = self.encoder_projector(enc, enc_lengths)
+        positions = (input_ids == self.speech_token_id).nonzero()
+        if positions.size(0) != input_ids.size(0) or not bool((positions[:, 1] == positions[0, 1]).all()):
+            raise ValueError("every prompt must hold exactly one <speech> token at the same position")
+        pos = int(positions[0, 1])
+        embed = self.llm.get_input_embeddings()
+        text = embed(input_ids.masked_fill(input_ids == self.speech_token_id, self.pad_id))
+        text = text.masked_fill((input_ids == self.pad_id)[..., None], 0.0)
+        speech = speech.to(text.dtype)
+        n, s = speech.shape[:2]
+        speech_mask = torch.arange(s, device=speech.device)[None, :] < speech_lens[:, None]
+        inputs_embeds = torch.cat([text[:, :pos], speech, text[:, pos + 1:]], dim=1)
+        mask = torch.cat([attention_mask[:, :pos].bool(), speech_mask,
+                          attention_mask[:, pos + 1:].bool()], dim=1)
+        merged_labels = None
+        if labels is not None:
+            ignore = torch.full((n, s), -100, dtype=labels.dtype, device=labels.device)
+            merged_labels = torch.cat([labels[:, :pos], ignore, labels[:, pos + 1:]], dim=1)
+        return inputs_embeds, mask, merged_labels
+
+    def forward(self, feats, feat_lengths, input_ids, attention_mask, labels):
+        """Training loss (the LLM's token-level cross entropy on the assistant turn)."""
+        inputs_embeds, mask, merged = self.merge_speech(feats, feat_lengths, input_ids,
+                                                        attention_mask, labels)
+        return self.llm(inputs_embeds=inputs_embeds, attention_mask=mask, labels=merged)
+
+    @torch.no_grad()
+    def transcribe(self, feats: torch.Tensor, feat_lengths: torch.Tensor,
+                   input_ids: torch.Tensor, attention_mask: torch.Tensor, beam_size: int = 1,
+                   decode_max_len: int = 0, decode_min_len: int = 0,
+                   repetition_penalty: float = 1.0, length_penalty: float = 1.0,
+                   temperature: float = 1.0) -> torch.Tensor:
+        """Generated token ids (N, L), new tokens only, pad-filled after eos."""
+        inputs_embeds, mask, _ = self.merge_speech(feats, feat_lengths, input_ids, attention_mask)
+        speech_len = inputs_embeds.size(1) - input_ids.size(1) + 1
+        max_new = speech_len if decode_max_len < 1 else decode_max_len
+        return self.llm.generate(
+            inputs_embeds=inputs_embeds, attention_mask=mask.long(), max_new_tokens=max(1, max_new),
+            num_beams=beam_size, do_sample=False, min_length=decode_min_len, top_p=1.0,
+            top_k=None, repetition_penalty=repetition_penalty, length_penalty=length_penalty,
+            temperature=temperature, bos_token_id=self.bos_id, eos_token_id=self.eos_id,
+            pad_token_id=self.pad_id)
+
+
+def llm_state_keys_ok(missing: List[str], unexpected: List[str]) -> Optional[str]:
+    """A problem description when a package does not fit, else None. Only the frozen base
+    LLM weights may be missing (they come from the LLM folder)."""
+    if unexpected:
+        return f"unexpected keys {unexpected[:5]}"
+    bad = [k for k in missing if not k.startswith("llm.") or "lora_" in k]
+    if bad:
+        return f"missing keys {bad[:5]}"
+    return None
+
+
+def trainable_state_dict(model: FireRedAsrLlm) -> Dict[str, torch.Tensor]:
+    """Encoder, adapter and LoRA weights (+ encoder buffers): what a released package holds."""
+    return {k: v for k, v in model.state_dict().items()
+            if not k.startswith("llm.") or "lora_" in k}

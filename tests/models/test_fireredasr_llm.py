@@ -1,0 +1,71 @@
+"""FireRedASR-LLM against the reference outputs of the released code (reference_llm_small)."""
+import json
+
+import pytest
+import torch
+
+from fireredasr.bin.transcribe import main as transcribe_main
+from fireredasr.tokenizer.llm_tokenizer import clean_text, encode_prompts
+from tests.conftest import REAL_EXAMPLES, REAL_UTTS
+
+
+@pytest.fixture(scope="module")
+def expected(ref_llm_dir):
+    return torch.load(ref_llm_dir / "expected_tensors.pt", weights_only=False)
+
+
+@pytest.fixture(scope="module")
+def hyps(ref_llm_dir):
+    return json.loads((ref_llm_dir / "expected_hyps.json").read_text(encoding="utf-8"))
+
+
+def test_intermediate_tensors_match_the_reference(ref_llm_api, expected):
+    model, tok = ref_llm_api.model, ref_llm_api.tokenizer
+    assert tok.convert_tokens_to_ids("<speech>") == 692
+    ids, mask, _, _ = encode_prompts(tok, [""] * 4, decode=True)
+    assert torch.equal(ids, expected["prompt_input_ids"])
+    with torch.no_grad():
+        enc, enc_len, _ = model.encoder(expected["feats"], expected["feat_lengths"])
+        assert torch.equal(enc_len, expected["encoder_lengths"])
+        assert (enc - expected["encoder_outputs"]).abs().max() <= 1e-4
+        speech, lens = model.encoder_projector(enc, enc_len)
+        assert torch.equal(lens, expected["speech_lens"])
+        assert (speech - expected["speech_features"]).abs().max() <= 1e-4
+        embeds, att, _ = model.merge_speech(expected["feats"], expected["feat_lengths"], ids, mask)
+        assert (embeds - expected["inputs_embeds"]).abs().max() <= 1e-4
+        # Padded speech frames of shorter utterances are masked (the released code attends
+        # to them); the longest utterance sees everything.
+        assert bool(att[3].all()) and att.sum(1).tolist() == [64, 37, 34, 167]
+
+
+@pytest.mark.parametrize("name", ["beam1", "beam3"])
+def test_hypotheses_batch_and_single(ref_llm_api, hyps, real_wavs, name):
+    args = hyps[name]["args"]
+    batch = ref_llm_api.transcribe(REAL_UTTS, [real_wavs[u] for u in REAL_UTTS], args)
+    assert {r["uttid"]: r["text"] for r in batch} == hyps[name]["batch"]
+    for u in REAL_UTTS[:2]:  # the long meeting one is covered by the batch
+        (r,) = ref_llm_api.transcribe([u], [real_wavs[u]], args)
+        assert r["text"] == hyps[name]["single"][u]
+
+
+def test_cli_llm(ref_llm_dir, hyps, tmp_path):
+    out = tmp_path / "hyp"
+    u = REAL_UTTS[1]
+    assert transcribe_main(["--asr_type", "llm", "--model_dir", str(ref_llm_dir), "--wav_path",
+                            str(REAL_EXAMPLES / f"{u}.wav"), "--output", str(out), "--use_gpu",
+                            "0", "--beam_size", "3", "--repetition_penalty", "3.0",
+                            "--llm_length_penalty", "1.0"]) == 0
+    assert out.read_text(encoding="utf-8") == f"{u}\t{hyps['beam3']['single'][u]}\n"
+
+
+def test_training_prompts_and_labels(ref_llm_api):
+    tok = ref_llm_api.tokenizer
+    assert clean_text("今天，天气 很好！Hello   World.") == "今天天气很好hello world"
+    ids, mask, labels, cleaned = encode_prompts(tok, ["换一首歌。", "好"], decode=False)
+    prefix = encode_prompts(tok, [""], decode=True)[0].size(1)
+    assert cleaned == ["换一首歌", "好"]
+    first = ids[0][mask[0]].tolist()
+    assert first[-1] == tok.convert_tokens_to_ids("<|im_end|>")
+    assert tok.decode(first[prefix:-1]) == "换一首歌"
+    assert (labels[0, :prefix] == -100).all() and labels[0, prefix:].tolist() == first[prefix:]
+    assert (labels[1][~mask[1]] == -100).all() and (ids[1][~mask[1]] == tok.pad_token_id).all()
