@@ -17,5 +17,6 @@ master_port=29500          # torch.distributed rendezvous port for stage 3
 average_num=10             # stage 4: checkpoints averaged
 average_mode=last          # last | best (by validation loss)
 aed_model_dir=             # stage 5: AED folder to decode with (default: $exp/aed/model)
+llm_model_dir=             # stage 8: LLM folder to decode with (default: $exp/llm/model)
 model_name=                # row name in the results table (default: the folder's name)
 decode_overrides=          # extra fireredasr-decode flags, e.g. "--beam_size 5"

@@ -1,7 +1,7 @@
 # Stages 1-9 shared by every corpus recipe (sourced by recipes/<corpus>/run.sh after its own
 # stage 0). Expects: stage stop_stage nj ngpu data exp train_set test_sets feat_mode
 # cmvn_num_utts bpe_vocab_size char_min_count speed_perturb valid_set train_overrides
-# average_num average_mode aed_model_dir model_name decode_overrides score_names ("<set>:<results column> ..."), and $py and log() from
+# average_num average_mode aed_model_dir llm_model_dir model_name decode_overrides score_names ("<set>:<results column> ..."), and $py and log() from
 # utils/common.sh.
 
 if [ "$speed_perturb" = true ]; then
@@ -52,17 +52,17 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     --mode "$average_mode"
 fi
 
-for s in 6 7 8; do
+for s in 6 7; do
   if [ "$stage" -le $s ] && [ "$stop_stage" -ge $s ]; then
-    echo "$0: stage $s (FireRedASR-LLM) is not part of the toolkit yet" >&2
+    echo "$0: stage $s (FireRedASR-LLM training) is not part of the toolkit yet" >&2
     exit 1
   fi
 done
 
-if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
-  model_dir=${aed_model_dir:-$exp/aed/model}
-  [ -f "$model_dir/model.pth.tar" ] || { echo "$0: no AED model folder at $model_dir" >&2; exit 1; }
-  name=$model_name
+# Stages 5 (AED) and 8 (LLM): decode every prepared test set with a model folder and score it.
+decode_and_score() {  # <stage> <asr_type> <model folder>
+  local st=$1 asr_type=$2 model_dir=$3 name=$model_name pair set_name column
+  [ -f "$model_dir/model.pth.tar" ] || { echo "$0: no model folder at $model_dir" >&2; exit 1; }
   if [ -z "$name" ]; then   # exp/aed/model -> aed; a released folder keeps its own name
     name=$(basename "$model_dir")
     [ "$name" = model ] && name=$(basename "$(dirname "$model_dir")")
@@ -70,13 +70,21 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   for pair in $score_names; do
     set_name=${pair%%:*}
     column=${pair#*:}
-    if [ ! -d "$data/$set_name" ]; then log 5 "$data/$set_name not prepared, skipped"; continue; fi
-    log 5 "decoding $data/$set_name with $model_dir"
+    if [ ! -d "$data/$set_name" ]; then log "$st" "$data/$set_name not prepared, skipped"; continue; fi
+    log "$st" "decoding $data/$set_name with $model_dir"
     # shellcheck disable=SC2086
-    "$py" -m fireredasr.bin.decode --asr_type aed --model_dir "$model_dir" \
+    "$py" -m fireredasr.bin.decode --asr_type "$asr_type" --model_dir "$model_dir" \
       --data_dir "$data/$set_name" --out_dir "$exp/$name/decode_$set_name" --nj "$nj" \
       --ngpu "$ngpu" --test_set "$column" --model_name "$name" $decode_overrides
   done
+}
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  decode_and_score 5 aed "${aed_model_dir:-$exp/aed/model}"
+fi
+
+if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
+  decode_and_score 8 llm "${llm_model_dir:-$exp/llm/model}"
 fi
 
 if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then

@@ -49,3 +49,23 @@ def test_reproduce_published_table(ref_aed_dir, tmp_path):
     assert "| FireRedASR-AED-L (published) | 0.55 | 2.52 | 4.88 | 4.76 | 4.48 | 3.18 |" in table
     # The reference model transcribes the AISHELL-1 example perfectly.
     assert cers["aishell1"] == 0.0
+
+
+def test_reproduce_with_the_llm_model(ref_llm_dir, tmp_path):
+    texts = dict(line.split(maxsplit=1) for line in
+                 (REAL_EXAMPLES / "text").read_text(encoding="utf-8").splitlines())
+    utt = SETS[("aishell", "test")]
+    DataDir(wav=OrderedDict([(utt, str(REAL_EXAMPLES / f"{utt}.wav"))]),
+            text=OrderedDict([(utt, texts[utt])]),
+            utt2spk=OrderedDict([(utt, utt)])).save(str(tmp_path / "data" / "aishell" / "test"))
+    exp = tmp_path / "exp"
+    proc = subprocess.run(["bash", str(REPO / "recipes" / "reproduce_published.sh"),
+                           "--asr_type", "llm", "--model_dir", str(ref_llm_dir),
+                           "--data_root", str(tmp_path / "data"), "--exp_root", str(exp),
+                           "--corpora", "aishell"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.load(open(exp / "aishell" / "reference_llm_small" / "decode_test" / "wer.json"))
+    assert res["error_rate"] == 0.0
+    decode = json.load(open(exp / "aishell" / "reference_llm_small" / "decode_test" / "decode.json"))
+    assert decode["settings"]["repetition_penalty"] == 3.0 and decode["settings"]["beam_size"] == 3
+    assert "| reference_llm_small | 0.00 |" in (exp / "RESULTS.md").read_text()
