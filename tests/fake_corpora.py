@@ -212,3 +212,21 @@ def make_kespeech(root: Path) -> Path:
         for name, lines in files.items():
             (d / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return corpus
+
+
+# ---- data dirs of the real examples -------------------------------------------------------------
+
+
+def real_examples_dir(path: Path, utts=None, extra_wavs: Dict[str, str] = None) -> str:
+    """A Kaldi data dir of real examples (their transcripts) plus ``extra_wavs`` entries
+    (uttid -> wav.scp value, transcript "坏文件"): e.g. broken files or pipes."""
+    from collections import OrderedDict
+
+    from fireredasr.data.kaldi_dir import DataDir
+    from tests.conftest import REAL_UTTS
+
+    wav = OrderedDict((u, str(REAL_EXAMPLES / f"{u}.wav")) for u in (utts or REAL_UTTS))
+    wav.update(extra_wavs or {})
+    DataDir(wav=wav, text=OrderedDict((u, REAL_TEXT.get(u, "坏文件")) for u in wav),
+            utt2spk=OrderedDict((u, u) for u in wav)).save(str(path))
+    return str(path)

@@ -1,5 +1,4 @@
 import shutil
-from collections import OrderedDict
 
 import kaldiio
 import numpy as np
@@ -11,19 +10,15 @@ from fireredasr.data.feature_extraction import (compute_cmvn_stats, compute_fban
 from fireredasr.data.frontend import Frontend
 from fireredasr.data.kaldi_dir import DataDir, validate
 from tests.conftest import REAL_EXAMPLES, REAL_UTTS
+from tests.fake_corpora import real_examples_dir
 
 
 @pytest.fixture
 def data_dir(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio at all")
-    wav = OrderedDict((u, str(REAL_EXAMPLES / f"{u}.wav")) for u in REAL_UTTS)
-    wav["zz_bad"] = str(bad)
-    wav["zz_pipe"] = f"cat {REAL_EXAMPLES / (REAL_UTTS[1] + '.wav')} |"
-    d = DataDir(wav=wav, text=OrderedDict((u, "文本") for u in wav),
-                utt2spk=OrderedDict((u, u) for u in wav))
-    d.save(str(tmp_path / "d"))
-    return str(tmp_path / "d")
+    pipe = f"cat {REAL_EXAMPLES / (REAL_UTTS[1] + '.wav')} |"
+    return real_examples_dir(tmp_path / "d", extra_wavs={"zz_bad": str(bad), "zz_pipe": pipe})
 
 
 def test_parallel_jobs_equal_one_job_and_the_frontend(data_dir, tmp_path):

@@ -1,28 +1,19 @@
 import json
 import logging
 import os
-from collections import OrderedDict
 
 import pytest
 
 from fireredasr.bin.decode import main as decode_main
-from fireredasr.data.kaldi_dir import DataDir
-from tests.conftest import REAL_EXAMPLES, REAL_UTTS
+from tests.conftest import REAL_UTTS
+from tests.fake_corpora import real_examples_dir
 
 
 @pytest.fixture
 def test_dir(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"garbage")
-    wav = OrderedDict((u, str(REAL_EXAMPLES / f"{u}.wav")) for u in REAL_UTTS)
-    wav["zz_broken"] = str(bad)
-    text = dict(line.split(maxsplit=1) for line in
-                (REAL_EXAMPLES / "text").read_text(encoding="utf-8").splitlines())
-    text["zz_broken"] = "坏文件"
-    d = DataDir(wav=wav, text=OrderedDict((u, text[u]) for u in wav),
-                utt2spk=OrderedDict((u, u) for u in wav))
-    d.save(str(tmp_path / "test"))
-    return str(tmp_path / "test")
+    return real_examples_dir(tmp_path / "test", extra_wavs={"zz_broken": str(bad)})
 
 
 def _decode(ref_aed_dir, data, out, *extra):

@@ -1,10 +1,9 @@
 """Stages 5 and 9 end to end: the reference model on four one-utterance test sets."""
 import json
 import subprocess
-from collections import OrderedDict
 
-from fireredasr.data.kaldi_dir import DataDir
-from tests.conftest import REAL_EXAMPLES, REPO
+from tests.conftest import REPO
+from tests.fake_corpora import real_examples_dir
 
 SETS = {  # corpus, test set -> utterance
     ("aishell", "test"): "BAC009S0764W0121",
@@ -17,12 +16,8 @@ COLUMNS = {"test": "aishell1", "test_ios": "aishell2_ios", "test_net": "ws_net",
 
 
 def test_reproduce_published_table(ref_aed_dir, tmp_path):
-    texts = dict(line.split(maxsplit=1) for line in
-                 (REAL_EXAMPLES / "text").read_text(encoding="utf-8").splitlines())
     for (corpus, name), utt in SETS.items():
-        DataDir(wav=OrderedDict([(utt, str(REAL_EXAMPLES / f"{utt}.wav"))]),
-                text=OrderedDict([(utt, texts[utt])]),
-                utt2spk=OrderedDict([(utt, utt)])).save(str(tmp_path / "data" / corpus / name))
+        real_examples_dir(tmp_path / "data" / corpus / name, [utt])
     exp = tmp_path / "exp"
     proc = subprocess.run(["bash", str(REPO / "recipes" / "reproduce_published.sh"),
                            "--model_dir", str(ref_aed_dir), "--data_root", str(tmp_path / "data"),
@@ -52,12 +47,7 @@ def test_reproduce_published_table(ref_aed_dir, tmp_path):
 
 
 def test_reproduce_with_the_llm_model(ref_llm_dir, tmp_path):
-    texts = dict(line.split(maxsplit=1) for line in
-                 (REAL_EXAMPLES / "text").read_text(encoding="utf-8").splitlines())
-    utt = SETS[("aishell", "test")]
-    DataDir(wav=OrderedDict([(utt, str(REAL_EXAMPLES / f"{utt}.wav"))]),
-            text=OrderedDict([(utt, texts[utt])]),
-            utt2spk=OrderedDict([(utt, utt)])).save(str(tmp_path / "data" / "aishell" / "test"))
+    real_examples_dir(tmp_path / "data" / "aishell" / "test", [SETS[("aishell", "test")]])
     exp = tmp_path / "exp"
     proc = subprocess.run(["bash", str(REPO / "recipes" / "reproduce_published.sh"),
                            "--asr_type", "llm", "--model_dir", str(ref_llm_dir),
