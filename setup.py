@@ -43,6 +43,8 @@ setup(
             "fireredasr-results=fireredasr.bin.results_table:main",
             "fireredasr-train-aed=fireredasr.bin.train_aed:main",
             "fireredasr-export-aed=fireredasr.bin.export_aed:main",
+            "fireredasr-train-llm=fireredasr.bin.train_llm:main",
+            "fireredasr-export-llm=fireredasr.bin.export_llm:main",
         ],
     },
 )

@@ -69,10 +69,10 @@ def build_utterance_table(data_dir: str, tokenize: Callable[[str], Sequence[int]
             continue
         with_unk += unk_id in ids
         if d.feats is not None:
-            infos.append(UttInfo(utt, n, ids, feats=d.feats[utt]))
+            infos.append(UttInfo(utt, n, ids, d.text[utt], feats=d.feats[utt]))
         else:
             spec, start, end = d.audio_source(utt)
-            infos.append(UttInfo(utt, n, ids, audio=spec, start=start, end=end))
+            infos.append(UttInfo(utt, n, ids, d.text[utt], audio=spec, start=start, end=end))
         report.keep()
     report.log()
     if with_unk:
@@ -144,7 +144,7 @@ class BatchDataset(torch.utils.data.Dataset):
         if batch is None:
             return {"utts": [], "skipped": [], "index": index}
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        utts, feats, ys, skipped = [], [], [], []
+        utts, feats, ys, texts, skipped = [], [], [], [], []
         aug = self.cfg.spec_augment
         for i in batch:
             info = self.infos[i]
@@ -164,9 +164,11 @@ class BatchDataset(torch.utils.data.Dataset):
             utts.append(info.utt)
             feats.append(f)
             ys.append(info.token_ids)
+            texts.append(info.text)
         out: Dict[str, Any] = {"utts": [], "skipped": skipped, "index": index}
         if utts:
-            out = dict(collate(utts, feats, ys, *self.ids), skipped=skipped, index=index)
+            out = dict(collate(utts, feats, ys, *self.ids), texts=texts, skipped=skipped,
+                       index=index)
         return out
 
 

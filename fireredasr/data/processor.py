@@ -26,6 +26,7 @@ class UttInfo:
     utt: str
     num_frames: int
     token_ids: tuple
+    text: str = ""                     # the transcript (the LLM builds its prompts from it)
     feats: Optional[str] = None        # kaldiio location (feats.scp value)
     audio: Optional[str] = None        # wav.scp entry (path or pipe)
     start: Optional[float] = None      # segment, seconds

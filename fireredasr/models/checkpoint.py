@@ -97,7 +97,12 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32):
     if not os.path.isdir(llm_dir):
         raise CheckpointError(f"LLM folder not found: {llm_dir}")
     tokenizer = build_llm_tokenizer(llm_dir)
-    llm = load_llm(llm_dir, bool(getattr(args, "use_lora", 1)), dtype)
+    # The released args carry no LoRA shape (it was fixed at r=64, alpha=16); exports of this
+    # toolkit add lora_r/lora_alpha/lora_dropout.
+    llm = load_llm(llm_dir, bool(getattr(args, "use_lora", 1)), dtype,
+                   lora_r=int(getattr(args, "lora_r", 64)),
+                   lora_alpha=int(getattr(args, "lora_alpha", 16)),
+                   lora_dropout=float(getattr(args, "lora_dropout", 0.05)))
     vocab = llm.get_input_embeddings().num_embeddings
     speech_id = tokenizer.convert_tokens_to_ids(SPEECH_TOKEN)
     if speech_id >= vocab:

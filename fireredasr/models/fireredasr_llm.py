@@ -85,10 +85,12 @@ class FireRedAsrLlm(nn.Module):
         return inputs_embeds, mask, merged_labels
 
     def forward(self, feats, feat_lengths, input_ids, attention_mask, labels):
-        """Training loss (the LLM's token-level cross entropy on the assistant turn)."""
+        """(loss, logits, merged labels): the LLM's token-level cross entropy on the
+        assistant turn, for training."""
         inputs_embeds, mask, merged = self.merge_speech(feats, feat_lengths, input_ids,
                                                         attention_mask, labels)
-        return self.llm(inputs_embeds=inputs_embeds, attention_mask=mask, labels=merged)
+        out = self.llm(inputs_embeds=inputs_embeds, attention_mask=mask, labels=merged)
+        return out.loss, out.logits, merged
 
     @torch.no_grad()
     def transcribe(self, feats: torch.Tensor, feat_lengths: torch.Tensor,

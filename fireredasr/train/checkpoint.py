@@ -92,14 +92,17 @@ def resume(engine, ckpt_dir: str, strict: bool = True) -> Optional[Dict[str, Any
     return meta
 
 
-def fp32_state_dict(ckpt_dir: str, tag: str) -> Dict[str, torch.Tensor]:
-    """The fp32 model weights of a DeepSpeed checkpoint (ZeRO stage 0-3, any precision)."""
+def fp32_state_dict(ckpt_dir: str, tag: str, exclude_frozen: bool = False
+                    ) -> Dict[str, torch.Tensor]:
+    """The fp32 model weights of a DeepSpeed checkpoint (ZeRO stage 0-3, any precision);
+    ``exclude_frozen`` for checkpoints saved without the frozen parameters (the LLM's)."""
     path = os.path.join(ckpt_dir, tag)
     if glob.glob(os.path.join(path, "*optim_states.pt")) and \
             glob.glob(os.path.join(path, "zero_pp_rank_*")):
         from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
 
-        state = get_fp32_state_dict_from_zero_checkpoint(ckpt_dir, tag=tag)
+        state = get_fp32_state_dict_from_zero_checkpoint(
+            ckpt_dir, tag=tag, exclude_frozen_parameters=exclude_frozen)
     else:  # ZeRO stage 0: the module states file holds the full model
         files = glob.glob(os.path.join(path, "mp_rank_*_model_states.pt"))
         if not files:

@@ -36,12 +36,9 @@ def use_hydra_output_dir(cfg: DictConfig) -> None:
         cfg.exp_dir = HydraConfig.get().runtime.output_dir
 
 
-def run_aed_training(cfg: DictConfig) -> None:
-    from fireredasr.data.cmvn import GlobalCMVN
-    from fireredasr.data.dataset import build_utterance_table
-    from fireredasr.data.frontend import Frontend
-    from fireredasr.train import aed_task
-    from fireredasr.train.trainer import Trainer, init_distributed
+def start_run(cfg: DictConfig):
+    """Distributed init, the experiment folder, logging and the resolved config snapshot."""
+    from fireredasr.train.trainer import init_distributed
 
     rank, world = init_distributed()
     use_hydra_output_dir(cfg)
@@ -50,20 +47,49 @@ def run_aed_training(cfg: DictConfig) -> None:
     if rank == 0:
         OmegaConf.save(cfg, os.path.join(cfg.exp_dir, "config.yaml"), resolve=True)
     logger.info("experiment %s: %d process(es)", cfg.exp_dir, world)
-    tokenizer = aed_task.load_tokenizer(cfg.data.lang_dir)
-    sos, eos, pad = aed_task.special_ids(tokenizer)
-    frontend = Frontend(GlobalCMVN.from_file(cfg.data.cmvn))
+    return rank, world
 
-    def tokenize(text):
-        return tokenizer.tokenize(text)[1]
+
+def load_data(cfg: DictConfig, tokenize, unk_id: int):
+    """(frontend, train utterances, valid utterances) from the ``data`` config."""
+    from fireredasr.data.cmvn import GlobalCMVN
+    from fireredasr.data.dataset import build_utterance_table
+    from fireredasr.data.frontend import Frontend
 
     d = cfg.data
-    train = build_utterance_table(d.train_dir, tokenize, tokenizer.dict.unk_id, d.min_frames,
-                                  d.max_frames, d.max_tokens, "train")
-    valid = build_utterance_table(d.valid_dir, tokenize, tokenizer.dict.unk_id, d.min_frames,
-                                  d.max_frames, d.max_tokens, "valid")
+    tables = [build_utterance_table(path, tokenize, unk_id, d.min_frames, d.max_frames,
+                                    d.max_tokens, name)
+              for path, name in ((d.train_dir, "train"), (d.valid_dir, "valid"))]
+    return Frontend(GlobalCMVN.from_file(d.cmvn)), tables[0], tables[1]
+
+
+def run_aed_training(cfg: DictConfig) -> None:
+    from fireredasr.train import aed_task
+    from fireredasr.train.trainer import Trainer
+
+    rank, world = start_run(cfg)
+    tokenizer = aed_task.load_tokenizer(cfg.data.lang_dir)
+    frontend, train, valid = load_data(cfg, lambda text: tokenizer.tokenize(text)[1],
+                                       tokenizer.dict.unk_id)
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     model = aed_task.build_model(cfg.model, tokenizer)
     trainer = Trainer(cfg, model, aed_task.compute_loss(cfg.trainer.label_smoothing), train,
-                      valid, frontend, (sos, eos, pad), rank, world)
+                      valid, frontend, aed_task.special_ids(tokenizer), rank, world)
+    trainer.fit()
+
+
+def run_llm_training(cfg: DictConfig) -> None:
+    from fireredasr.tokenizer.llm_tokenizer import clean_text
+    from fireredasr.train import llm_task
+    from fireredasr.train.trainer import Trainer
+
+    rank, world = start_run(cfg)
+    torch.manual_seed(cfg.seed)  # identical adapter/LoRA initialisation on every rank
+    model, tokenizer = llm_task.build_model(cfg.model)
+    unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else -1
+    frontend, train, valid = load_data(
+        cfg, lambda text: tokenizer(clean_text(text), add_special_tokens=False)["input_ids"], unk)
+    pad = tokenizer.pad_token_id  # the AED-style target tensors are unused by the LLM loss
+    trainer = Trainer(cfg, model, llm_task.compute_loss(tokenizer), train, valid, frontend,
+                      (pad, pad, pad), rank, world, exclude_frozen=True)
     trainer.fit()

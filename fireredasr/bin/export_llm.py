@@ -1,0 +1,55 @@
+"""Stage 7 export: average FireRedASR-LLM checkpoints into a model folder in the released layout.
+
+    fireredasr-export-llm --exp_dir exp/llm [--num 5] [--mode last|best] [--copy_llm]
+
+Writes model.pth.tar (encoder, adapter and LoRA weights with the released args), the encoder's
+asr_encoder.pth.tar, cmvn.ark and Qwen2-7B-Instruct/ (a symlink to model.llm_dir, or a copy
+with --copy_llm), which FireRedAsr.from_pretrained("llm", out_dir) loads.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from omegaconf import OmegaConf
+
+from fireredasr.cli_utils import setup_logging
+
+logger = logging.getLogger("export_llm")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--exp_dir", required=True)
+    p.add_argument("--num", type=int, default=5)
+    p.add_argument("--mode", choices=["last", "best"], default="last")
+    p.add_argument("--out_dir", help="default: <exp_dir>/model")
+    p.add_argument("--copy_llm", action="store_true")
+    args = p.parse_args(argv)
+    setup_logging()
+    from fireredasr.train import llm_task
+    from fireredasr.train.checkpoint import average_state_dicts, fp32_state_dict, select_checkpoints
+
+    cfg_path = os.path.join(args.exp_dir, "config.yaml")
+    if not os.path.isfile(cfg_path):
+        logger.error("%s not found: is %s a training experiment folder?", cfg_path, args.exp_dir)
+        return 1
+    cfg = OmegaConf.load(cfg_path)
+    ckpt_dir = os.path.join(args.exp_dir, "checkpoints")
+    try:
+        tags = select_checkpoints(ckpt_dir, args.num, args.mode)
+    except (FileNotFoundError, ValueError) as e:
+        logger.error("%s", e)
+        return 1
+    logger.info("averaging %d checkpoints (%s): %s", len(tags), args.mode, " ".join(tags))
+    state = average_state_dicts([fp32_state_dict(ckpt_dir, t, exclude_frozen=True) for t in tags])
+    out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
+    llm_task.export_model_folder(out_dir, cfg.model, state, cfg.data.cmvn, args.copy_llm)
+    logger.info("exported %s", out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Stage 7: train FireRedASR-LLM (encoder + adapter + LoRA) with DeepSpeed (conf/train_llm.yaml).
+
+    torchrun --nproc_per_node 8 -m fireredasr.bin.train_llm model.encoder_init=exp/aed/model \
+        model.llm_dir=/models/Qwen2-7B-Instruct data.train_dir=data/train data.valid_dir=data/dev \
+        trainer.precision=bf16 exp_dir=exp/llm
+
+Only trainable weights are optimised and checkpointed (the LLM's own weights stay frozen).
+Re-running the same command resumes from the newest complete checkpoint.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
+logger = logging.getLogger("train_llm")
+
+
+@hydra.main(config_path=CONF_DIR, config_name="train_llm", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    from fireredasr.models.checkpoint import CheckpointError
+    from fireredasr.train.run import run_llm_training
+
+    try:
+        run_llm_training(cfg)
+    except (FileNotFoundError, ValueError, CheckpointError) as e:
+        logger.error("%s", e)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

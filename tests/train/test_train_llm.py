@@ -1,0 +1,71 @@
+"""FireRedASR-LLM training with real DeepSpeed (ZeRO-2, 2 CPU processes), peft LoRA and a tiny
+Qwen2 from the reference folder; export to the released layout and decode it."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from fireredasr.train.checkpoint import complete_checkpoints
+from tests.conftest import REAL_EXAMPLES, REPO
+from tests.train_fixtures import make_train_data
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_train_data(tmp_path_factory.mktemp("llm_train_data"))
+
+
+def test_lora_training_export_and_decode(data, ref_aed_dir, ref_llm_dir, tmp_path):
+    exp = tmp_path / "exp"
+    llm_dir = ref_llm_dir / "Qwen2-7B-Instruct"
+    overrides = [f"data.train_dir={data['train']}", f"data.valid_dir={data['dev']}",
+                 f"data.cmvn={data['cmvn']}", f"exp_dir={exp}",
+                 f"model.encoder_init={ref_aed_dir}", f"model.llm_dir={llm_dir}",
+                 "model.lora_r=8", "data.max_frames_per_batch=800", "data.num_workers=0",
+                 "optim.lr=5e-4", "scheduler.warmup_steps=2", "scheduler.total_steps=40",
+                 "trainer.max_steps=12", "trainer.save_every=4", "trainer.log_every=2",
+                 "trainer.valid_every=0", "trainer.progress_bar=false"]
+    cmd = [str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2",
+           "--master_port", "29711", "-m", "fireredasr.bin.train_llm", *overrides]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=REPO, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    log = (exp / "train.log").read_text()
+    assert "2 process(es)" in log
+    losses = [float(x) for x in re.findall(r"step \d+: loss ([\d.]+)", log)]
+    assert len(losses) >= 5 and losses[-1] < losses[0] * 0.9, losses
+    # Only trainable weights (encoder, adapter, LoRA) are checkpointed.
+    tag = complete_checkpoints(str(exp / "checkpoints"))[-1][1]
+    states = torch.load(exp / "checkpoints" / tag / "mp_rank_00_model_states.pt",
+                        map_location="cpu", weights_only=False)["module"]
+    assert any("lora_A" in k for k in states)
+    assert not any(k.startswith("llm.") and "lora_" not in k for k in states)
+    cfg = yaml.safe_load((exp / "config.yaml").read_text())
+    assert cfg["model"]["use_lora"] is True
+    proc = subprocess.run([sys.executable, "-m", "fireredasr.bin.export_llm", "--exp_dir",
+                           str(exp), "--num", "2"], capture_output=True, text=True, env=ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from fireredasr.models.fireredasr import FireRedAsr
+
+    model = FireRedAsr.from_pretrained("llm", str(exp / "model"))
+    (res,) = model.transcribe(["u"], [str(REAL_EXAMPLES / "IT0011W0001.wav")],
+                              {"beam_size": 1, "decode_max_len": 5})
+    assert isinstance(res["text"], str)
+    # The exported LoRA weights are the trained ones.
+    lora = {k: v for k, v in model.model.state_dict().items() if "lora_B" in k}
+    assert lora and any(v.abs().sum() > 0 for v in lora.values())
+
+
+def test_missing_llm_folder_is_a_clear_error(data, ref_aed_dir, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "fireredasr.bin.train_llm",
+                           f"data.train_dir={data['train']}", f"data.valid_dir={data['dev']}",
+                           f"data.cmvn={data['cmvn']}", f"exp_dir={tmp_path / 'e'}",
+                           f"model.encoder_init={ref_aed_dir}", f"model.llm_dir={tmp_path / 'no'}"],
+                          capture_output=True, text=True, env=ENV, cwd=REPO, timeout=300)
+    assert proc.returncode == 1 and "LLM folder not found" in proc.stderr
