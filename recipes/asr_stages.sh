@@ -1,7 +1,8 @@
 # Stages 1-9 shared by every corpus recipe (sourced by recipes/<corpus>/run.sh after its own
 # stage 0). Expects: stage stop_stage nj ngpu data exp train_set test_sets feat_mode
 # cmvn_num_utts bpe_vocab_size char_min_count speed_perturb valid_set train_overrides
-# average_num average_mode aed_model_dir llm_model_dir model_name decode_overrides score_names ("<set>:<results column> ..."), and $py and log() from
+# average_num average_mode aed_model_dir llm_base_dir llm_train_overrides llm_model_dir
+# model_name decode_overrides score_names ("<set>:<results column> ..."), and $py and log() from
 # utils/common.sh.
 
 if [ "$speed_perturb" = true ]; then
@@ -34,14 +35,17 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   fi
 fi
 
+launch_training() {  # <python module> <Hydra overrides...>: --ngpu GPUs or --nj CPU processes
+  local nproc=$nj
+  [ "$ngpu" -gt 0 ] && nproc=$ngpu
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$py" -m torch.distributed.run \
+    --nproc_per_node "$nproc" --master_port "$master_port" -m "$@"
+}
+
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log 3 "training the AED ($ngpu GPUs / $nj CPU processes) into $exp/aed"
-  nproc=$nj
-  [ "$ngpu" -gt 0 ] && nproc=$ngpu
   # shellcheck disable=SC2086
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$py" -m torch.distributed.run \
-    --nproc_per_node "$nproc" --master_port "${master_port:-29500}" \
-    -m fireredasr.bin.train_aed exp_dir="$exp/aed" data.train_dir="$data/$train_set" \
+  launch_training fireredasr.bin.train_aed exp_dir="$exp/aed" data.train_dir="$data/$train_set" \
     data.valid_dir="$data/$valid_set" data.lang_dir="$data/lang" \
     data.cmvn="$data/$train_set/cmvn.ark" $train_overrides
 fi
@@ -52,12 +56,24 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     --mode "$average_mode"
 fi
 
-for s in 6 7; do
-  if [ "$stage" -le $s ] && [ "$stop_stage" -ge $s ]; then
-    echo "$0: stage $s (FireRedASR-LLM training) is not part of the toolkit yet" >&2
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  log 6 "checking the base LLM folder $llm_base_dir"
+  if [ -z "$llm_base_dir" ] || [ ! -f "$llm_base_dir/config.json" ]; then
+    echo "$0: give --llm_base_dir, a local Hugging Face folder of the LLM (Qwen2-7B-Instruct)" >&2
     exit 1
   fi
-done
+fi
+
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+  log 7 "training the Encoder-Adapter-LLM with LoRA into $exp/llm"
+  # shellcheck disable=SC2086
+  launch_training fireredasr.bin.train_llm exp_dir="$exp/llm" data.train_dir="$data/$train_set" \
+    data.valid_dir="$data/$valid_set" data.cmvn="$data/$train_set/cmvn.ark" \
+    model.encoder_init="${aed_model_dir:-$exp/aed/model}" model.llm_dir="$llm_base_dir" \
+    $llm_train_overrides
+  "$py" -m fireredasr.bin.export_llm --exp_dir "$exp/llm" --num "$average_num" \
+    --mode "$average_mode"
+fi
 
 # Stages 5 (AED) and 8 (LLM): decode every prepared test set with a model folder and score it.
 decode_and_score() {  # <stage> <asr_type> <model folder>

@@ -3,7 +3,9 @@
 #   0  download (md5-checked, resumable) and Kaldi data dirs data/{train,dev,test}
 #   1  fbank features and global CMVN          2  dict.txt and English BPE
 #   3  train the AED (DeepSpeed; --ngpu N GPUs or --nj N CPU processes)   4  average + export
-#   5  decode the test sets with an AED folder and score   8  the same with an LLM folder   9  results table
+#   5  decode the test sets with an AED folder and score   6  check the base LLM folder
+#   7  train the Encoder-Adapter-LLM with LoRA + export   8  decode/score with an LLM folder
+#   9  results table
 set -euo pipefail
 recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$recipe_dir/../../utils/common.sh"

@@ -156,7 +156,7 @@ def test_recipe_rejects_unknown_option(tmp_path):
     assert proc.returncode != 0 and "unknown option --no_such_thing" in proc.stderr
 
 
-def test_aishell_recipe_trains_exports_decodes_and_scores(tmp_path):
+def test_aishell_recipe_trains_exports_decodes_and_scores(tmp_path, ref_llm_dir):
     """Stages 0-5 and 9 of a recipe, end to end, with a tiny model (2 CPU processes)."""
     corpus = unpack_fake_aishell(tmp_path)
     overrides = ("model.n_layers_enc=1 model.n_layers_dec=1 model.d_model=64 model.n_head=2 "
@@ -172,6 +172,18 @@ def test_aishell_recipe_trains_exports_decodes_and_scores(tmp_path):
     assert "2 process(es)" in (exp / "aed" / "train.log").read_text()
     wer = exp / "aed" / "decode_test" / "wer.json"
     assert wer.is_file(), proc.stderr[-2000:]
+    # Stages 6-8: LoRA training on the reference tiny Qwen2, with the AED just trained as the
+    # encoder, export, and decoding with the exported LLM folder.
+    llm_overrides = ("model.lora_r=4 trainer.max_steps=3 trainer.save_every=3 "
+                     "trainer.log_every=1 data.num_workers=0 data.max_frames_per_batch=400 "
+                     "scheduler.warmup_steps=1 scheduler.total_steps=10 trainer.progress_bar=False")
+    run_recipe("aishell", "--data", str(tmp_path / "data"), "--exp", str(exp), "--nj", "2",
+               "--stage", "6", "--stop_stage", "8", "--master_port", "29672",
+               "--llm_base_dir", str(ref_llm_dir / "Qwen2-7B-Instruct"), "--llm_train_overrides",
+               llm_overrides, "--average_num", "1", "--decode_overrides", "--decode_max_len 3")
+    assert (exp / "llm" / "model" / "model.pth.tar").is_file()
+    assert (exp / "llm" / "decode_test" / "wer.json").is_file()
     run_recipe("aishell", "--data", str(tmp_path / "data"), "--exp", str(exp),
                "--stage", "9", "--stop_stage", "9")
-    assert "| aed |" in (exp / "RESULTS.md").read_text()
+    table = (exp / "RESULTS.md").read_text()
+    assert "| aed |" in table and "| llm |" in table
