@@ -13,8 +13,6 @@ import logging
 import os
 import sys
 
-from omegaconf import OmegaConf
-
 from fireredasr.cli_utils import setup_logging
 
 logger = logging.getLogger("export_aed")
@@ -29,21 +27,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     setup_logging()
     from fireredasr.train import aed_task
-    from fireredasr.train.checkpoint import average_state_dicts, fp32_state_dict, select_checkpoints
+    from fireredasr.train.checkpoint import average_experiment
 
-    cfg_path = os.path.join(args.exp_dir, "config.yaml")
-    if not os.path.isfile(cfg_path):
-        logger.error("%s not found: is %s a training experiment folder?", cfg_path, args.exp_dir)
-        return 1
-    cfg = OmegaConf.load(cfg_path)
-    ckpt_dir = os.path.join(args.exp_dir, "checkpoints")
     try:
-        tags = select_checkpoints(ckpt_dir, args.num, args.mode)
+        cfg, state = average_experiment(args.exp_dir, args.num, args.mode)
     except (FileNotFoundError, ValueError) as e:
         logger.error("%s", e)
         return 1
-    logger.info("averaging %d checkpoints (%s): %s", len(tags), args.mode, " ".join(tags))
-    state = average_state_dicts([fp32_state_dict(ckpt_dir, t) for t in tags])
     tokenizer = aed_task.load_tokenizer(cfg.data.lang_dir)
     out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
     aed_task.export_model_folder(out_dir, aed_task.model_args(cfg.model, tokenizer), state,

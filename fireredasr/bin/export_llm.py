@@ -13,8 +13,6 @@ import logging
 import os
 import sys
 
-from omegaconf import OmegaConf
-
 from fireredasr.cli_utils import setup_logging
 
 logger = logging.getLogger("export_llm")
@@ -30,21 +28,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     setup_logging()
     from fireredasr.train import llm_task
-    from fireredasr.train.checkpoint import average_state_dicts, fp32_state_dict, select_checkpoints
+    from fireredasr.train.checkpoint import average_experiment
 
-    cfg_path = os.path.join(args.exp_dir, "config.yaml")
-    if not os.path.isfile(cfg_path):
-        logger.error("%s not found: is %s a training experiment folder?", cfg_path, args.exp_dir)
-        return 1
-    cfg = OmegaConf.load(cfg_path)
-    ckpt_dir = os.path.join(args.exp_dir, "checkpoints")
     try:
-        tags = select_checkpoints(ckpt_dir, args.num, args.mode)
+        cfg, state = average_experiment(args.exp_dir, args.num, args.mode, exclude_frozen=True)
     except (FileNotFoundError, ValueError) as e:
         logger.error("%s", e)
         return 1
-    logger.info("averaging %d checkpoints (%s): %s", len(tags), args.mode, " ".join(tags))
-    state = average_state_dicts([fp32_state_dict(ckpt_dir, t, exclude_frozen=True) for t in tags])
     out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
     llm_task.export_model_folder(out_dir, cfg.model, state, cfg.data.cmvn, args.copy_llm)
     logger.info("exported %s", out_dir)

@@ -70,6 +70,21 @@ def save_aed_model(path: str, model: torch.nn.Module) -> None:
     save_package(path, model.args, {k: v.detach().cpu() for k, v in model.state_dict().items()})
 
 
+def load_aed_encoder(path: str) -> torch.nn.Module:
+    """The Conformer encoder of an AED package (FireRedASR-LLM's encoder initialisation)."""
+    from fireredasr.models.fireredasr_llm import build_encoder
+
+    package = load_package(path)
+    encoder = build_encoder(package["args"])
+    state = {k[len("encoder."):]: v for k, v in package["model_state_dict"].items()
+             if k.startswith("encoder.")}
+    try:
+        encoder.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: the encoder weights do not match its args: {e}") from e
+    return encoder
+
+
 def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32):
     """A released-layout FireRedASR-LLM folder -> (model, tokenizer).
 
@@ -78,21 +93,13 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32):
     paths inside ``model_dir``, as the released loader rewrites them).
     """
     from fireredasr.models.adapter import Adapter
-    from fireredasr.models.fireredasr_llm import (FireRedAsrLlm, build_encoder, llm_state_keys_ok,
-                                                  load_llm)
+    from fireredasr.models.fireredasr_llm import FireRedAsrLlm, llm_state_keys_ok, load_llm
     from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, SPEECH_TOKEN,
                                                     build_llm_tokenizer)
 
     package = load_package(os.path.join(model_dir, "model.pth.tar"))
     args = package["args"]
-    enc_package = load_package(os.path.join(model_dir, "asr_encoder.pth.tar"))
-    encoder = build_encoder(enc_package["args"])
-    enc_state = {k[len("encoder."):]: v for k, v in enc_package["model_state_dict"].items()
-                 if k.startswith("encoder.")}
-    try:
-        encoder.load_state_dict(enc_state, strict=True)
-    except RuntimeError as e:
-        raise CheckpointError(f"asr_encoder.pth.tar does not match its args: {e}") from e
+    encoder = load_aed_encoder(os.path.join(model_dir, "asr_encoder.pth.tar"))
     llm_dir = os.path.join(model_dir, "Qwen2-7B-Instruct")
     if not os.path.isdir(llm_dir):
         raise CheckpointError(f"LLM folder not found: {llm_dir}")

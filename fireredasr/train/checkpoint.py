@@ -145,3 +145,18 @@ def average_state_dicts(states: List[Dict[str, torch.Tensor]]) -> Dict[str, torc
         else:
             out[k] = states[-1][k]
     return out
+
+
+def average_experiment(exp_dir: str, num: int, mode: str, exclude_frozen: bool = False):
+    """(the experiment's config, the averaged fp32 weights of its last/best ``num``
+    checkpoints) for export. Raises FileNotFoundError/ValueError with a clear message."""
+    from omegaconf import OmegaConf
+
+    cfg_path = os.path.join(exp_dir, "config.yaml")
+    if not os.path.isfile(cfg_path):
+        raise FileNotFoundError(f"{cfg_path} not found: is {exp_dir} a training experiment folder?")
+    ckpt_dir = os.path.join(exp_dir, "checkpoints")
+    tags = select_checkpoints(ckpt_dir, num, mode)
+    logger.info("averaging %d checkpoints (%s): %s", len(tags), mode, " ".join(tags))
+    states = [fp32_state_dict(ckpt_dir, t, exclude_frozen) for t in tags]
+    return OmegaConf.load(cfg_path), average_state_dicts(states)

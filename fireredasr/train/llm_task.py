@@ -11,8 +11,8 @@ import torch
 from omegaconf import DictConfig
 
 from fireredasr.models.adapter import Adapter
-from fireredasr.models.checkpoint import CheckpointError, load_package, save_package
-from fireredasr.models.fireredasr_llm import FireRedAsrLlm, build_encoder, load_llm
+from fireredasr.models.checkpoint import CheckpointError, load_aed_encoder, save_package
+from fireredasr.models.fireredasr_llm import FireRedAsrLlm, load_llm
 from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, IGNORE_ID, SPEECH_TOKEN,
                                                 build_llm_tokenizer, encode_prompts)
 
@@ -30,14 +30,7 @@ def encoder_package_path(encoder_init: str) -> str:
 
 def build_model(mcfg: DictConfig) -> Tuple[FireRedAsrLlm, Any]:
     """Encoder from an AED package, adapter, LLM (+LoRA); freezing as configured."""
-    package = load_package(encoder_package_path(mcfg.encoder_init))
-    encoder = build_encoder(package["args"])
-    state = {k[len("encoder."):]: v for k, v in package["model_state_dict"].items()
-             if k.startswith("encoder.")}
-    try:
-        encoder.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        raise CheckpointError(f"{mcfg.encoder_init}: encoder weights do not fit: {e}") from e
+    encoder = load_aed_encoder(encoder_package_path(mcfg.encoder_init))
     if not os.path.isdir(mcfg.llm_dir):
         raise FileNotFoundError(f"model.llm_dir: LLM folder not found: {mcfg.llm_dir}")
     tokenizer = build_llm_tokenizer(mcfg.llm_dir)
