@@ -69,3 +69,35 @@ def test_missing_llm_folder_is_a_clear_error(data, ref_aed_dir, tmp_path):
                            f"model.encoder_init={ref_aed_dir}", f"model.llm_dir={tmp_path / 'no'}"],
                           capture_output=True, text=True, env=ENV, cwd=REPO, timeout=300)
     assert proc.returncode == 1 and "LLM folder not found" in proc.stderr
+
+
+def test_resume_with_frozen_weights_left_out(data, ref_aed_dir, ref_llm_dir, tmp_path):
+    """Checkpoints without the frozen LLM weights resume to the same weights as a run that
+    never stopped (a run stopped at step 4 and re-run with a later max_steps)."""
+    from fireredasr.train.checkpoint import fp32_state_dict
+
+    def overrides(exp, steps):
+        return [f"data.train_dir={data['train']}", f"data.valid_dir={data['dev']}",
+                f"data.cmvn={data['cmvn']}", f"exp_dir={exp}", f"model.encoder_init={ref_aed_dir}",
+                f"model.llm_dir={ref_llm_dir / 'Qwen2-7B-Instruct'}", "model.lora_r=4",
+                "data.max_frames_per_batch=800", "data.num_workers=0",
+                "scheduler.warmup_steps=2", "scheduler.total_steps=20",
+                f"trainer.max_steps={steps}", "trainer.save_every=2", "trainer.valid_every=0",
+                "trainer.deterministic=true", "trainer.progress_bar=false"]
+
+    def run(exp, steps):
+        proc = subprocess.run([sys.executable, "-m", "fireredasr.bin.train_llm",
+                               *overrides(exp, steps)], capture_output=True, text=True,
+                              env=ENV, cwd=REPO, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stderr
+
+    run(tmp_path / "straight", 6)
+    run(tmp_path / "stopped", 4)
+    log = run(tmp_path / "stopped", 6)
+    assert "resumed from" in log and "step_00000004" in log
+    a = fp32_state_dict(str(tmp_path / "straight" / "checkpoints"), "step_00000006", True)
+    b = fp32_state_dict(str(tmp_path / "stopped" / "checkpoints"), "step_00000006", True)
+    assert a.keys() == b.keys() and any("lora_A" in k for k in a)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
