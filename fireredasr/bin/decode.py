@@ -16,8 +16,10 @@ import os
 import sys
 
 from fireredasr.cli_utils import setup_logging
+from fireredasr.data.cmvn import CMVNError
 from fireredasr.data.kaldi_dir import DataDir, read_map
 from fireredasr.decode.decode_data_dir import RELEASED_SETTINGS, decode_data_dir
+from fireredasr.models.checkpoint import CheckpointError
 from fireredasr.scoring.cer import score, write_results
 
 logger = logging.getLogger("decode")
@@ -54,7 +56,7 @@ def main(argv=None) -> int:
         data = DataDir.load(args.data_dir)
         decode_data_dir(args.model_dir, args.data_dir, args.out_dir, args.asr_type, overrides,
                         args.batch_size, args.nj, args.ngpu, args.collapse_repeats)
-    except (FileNotFoundError, ValueError, NotImplementedError) as e:
+    except (FileNotFoundError, ValueError, CheckpointError, CMVNError) as e:
         logger.error("%s", e)
         return 1
     hyps = read_map(os.path.join(args.out_dir, "hyp"))

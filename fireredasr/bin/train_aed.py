@@ -8,7 +8,6 @@ Re-running the same command resumes from the newest complete checkpoint.
 """
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -16,20 +15,13 @@ import hydra
 from omegaconf import DictConfig
 
 CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
-logger = logging.getLogger("train_aed")
 
 
 @hydra.main(config_path=CONF_DIR, config_name="train_aed", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from fireredasr.models.checkpoint import CheckpointError
-    from fireredasr.train.run import run_aed_training
+    from fireredasr.train.run import run_aed_training, run_or_exit
 
-    try:
-        run_aed_training(cfg)
-    except (FileNotFoundError, ValueError, CheckpointError) as e:
-        # Set-up problems (missing data, a bad config value) deserve a message, not a trace.
-        logger.error("%s", e)
-        sys.exit(1)
+    run_or_exit(run_aed_training, cfg)
 
 
 if __name__ == "__main__":

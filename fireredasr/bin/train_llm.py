@@ -9,7 +9,6 @@ Re-running the same command resumes from the newest complete checkpoint.
 """
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -17,19 +16,13 @@ import hydra
 from omegaconf import DictConfig
 
 CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
-logger = logging.getLogger("train_llm")
 
 
 @hydra.main(config_path=CONF_DIR, config_name="train_llm", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from fireredasr.models.checkpoint import CheckpointError
-    from fireredasr.train.run import run_llm_training
+    from fireredasr.train.run import run_llm_training, run_or_exit
 
-    try:
-        run_llm_training(cfg)
-    except (FileNotFoundError, ValueError, CheckpointError) as e:
-        logger.error("%s", e)
-        sys.exit(1)
+    run_or_exit(run_llm_training, cfg)
 
 
 if __name__ == "__main__":

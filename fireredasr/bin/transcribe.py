@@ -70,7 +70,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         logger.info("CUDA is not available; decoding on CPU")
     try:
         model = FireRedAsr.from_pretrained(args.asr_type, args.model_dir)
-    except (FileNotFoundError, CheckpointError, CMVNError, ValueError, NotImplementedError) as e:
+    except (FileNotFoundError, CheckpointError, CMVNError, ValueError) as e:
         logger.error("cannot load the model: %s", e)
         return 2
     decode_args = {k: getattr(args, k) for k in (

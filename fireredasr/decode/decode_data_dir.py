@@ -29,17 +29,6 @@ RELEASED_SETTINGS: Dict[str, Dict[str, Any]] = {
 }
 
 
-def _durations(d: DataDir) -> Dict[str, float]:
-    """Seconds per utterance for length sorting (utt2dur, utt2num_frames, or segment times)."""
-    if d.utt2dur is not None:
-        return {u: float(v) for u, v in d.utt2dur.items()}
-    if d.utt2num_frames is not None:
-        return {u: int(v) / 100.0 for u, v in d.utt2num_frames.items()}
-    if d.segments is not None:
-        return {u: e - s for u, (_, s, e) in d.segments.items()}
-    return {}
-
-
 def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
                 args: Dict[str, Any], batch_size: int, device: Optional[str], threads: int
                 ) -> Tuple[List[Dict[str, Any]], float, float, int]:
@@ -47,6 +36,7 @@ def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
     import torch
 
     from fireredasr.data.audio import AudioError, audio_duration, load_audio
+    from fireredasr.data.dataset import utterance_frames
     from fireredasr.decode.api import FireRedAsr
 
     torch.set_num_threads(threads)
@@ -54,8 +44,11 @@ def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
         torch.cuda.set_device(device)
     d = DataDir.load(data_dir)
     model = FireRedAsr.from_pretrained(asr_type, model_dir)
-    durs = _durations(d)
-    order = sorted(utts, key=lambda u: -durs.get(u, 0.0))  # similar lengths share a batch
+    try:
+        frames = utterance_frames(d)
+    except FileNotFoundError:  # no lengths known: decode in id order
+        frames = {}
+    order = sorted(utts, key=lambda u: -frames.get(u, 0))  # similar lengths share a batch
     results: List[Dict[str, Any]] = []
     spent = audio = 0.0
     failed = 0

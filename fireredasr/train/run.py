@@ -36,6 +36,18 @@ def use_hydra_output_dir(cfg: DictConfig) -> None:
         cfg.exp_dir = HydraConfig.get().runtime.output_dir
 
 
+def run_or_exit(train, cfg: DictConfig) -> None:
+    """Run a training function; set-up problems (missing data, a bad config value, an
+    unfitting checkpoint) end the job with a message instead of a traceback."""
+    from fireredasr.models.checkpoint import CheckpointError
+
+    try:
+        train(cfg)
+    except (FileNotFoundError, ValueError, CheckpointError) as e:
+        logger.error("%s", e)
+        sys.exit(1)
+
+
 def start_run(cfg: DictConfig):
     """Distributed init, the experiment folder, logging and the resolved config snapshot."""
     from fireredasr.train.trainer import init_distributed

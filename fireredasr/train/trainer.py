@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from fireredasr.data.dataset import BatchDataset, make_loader, shard
+from fireredasr.data.dataset import BatchDataset, make_batches, make_loader, shard
 from fireredasr.train import checkpoint as ckpt
 from fireredasr.train.schedulers import build_lr_lambda
 
@@ -115,8 +115,6 @@ class Trainer:
         return t.tolist()
 
     def _loader(self, infos, epoch: int, train: bool, start: int = 0):
-        from fireredasr.data.dataset import make_batches
-
         dcfg = self.cfg.data
         batches = make_batches(infos, dcfg.max_frames_per_batch, dcfg.bucket_size,
                                self.cfg.seed, epoch, shuffle=train)
