@@ -14,8 +14,8 @@ import os
 import sys
 
 from fireredasr.cli_utils import setup_logging
-from fireredasr.data.corpus_prep import Utterance, build_data_dir, write_data_dir
-from fireredasr.data.kaldi_dir import iter_text_lines
+from fireredasr.data.corpus_prep import (Utterance, build_data_dir, read_corpus_map,
+                                         write_data_dir)
 from fireredasr.data.prep_report import PrepReport
 
 PUBLISHED = {"train": 120098, "dev": 14326, "test": 7176}
@@ -32,7 +32,9 @@ def main() -> int:
     if not os.path.isfile(transcript):
         logger.error("AISHELL-1 transcript not found: %s", transcript)
         return 1
-    texts = dict(iter_text_lines(transcript))
+    transcript_report = PrepReport("aishell transcript")
+    texts = read_corpus_map(transcript, transcript_report)
+    transcript_report.log()
     used = set()
     for part, expected in PUBLISHED.items():
         wavs = sorted(glob.glob(os.path.join(args.corpus_dir, "wav", part, "*", "*.wav")))

@@ -14,8 +14,9 @@ import os
 import sys
 
 from fireredasr.cli_utils import setup_logging
-from fireredasr.data.corpus_prep import Utterance, build_data_dir, write_data_dir
-from fireredasr.data.kaldi_dir import DataDir, combine, iter_text_lines
+from fireredasr.data.corpus_prep import (Utterance, build_data_dir, read_corpus_map,
+                                         write_data_dir)
+from fireredasr.data.kaldi_dir import DataDir, combine
 from fireredasr.data.prep_report import PrepReport
 
 PARTS = ("train_phase1", "train_phase2", "dev_phase1", "dev_phase2", "test")
@@ -25,13 +26,13 @@ logger = logging.getLogger("prepare_kespeech")
 
 def prepare_part(corpus: str, part: str, out: str) -> None:
     src = os.path.join(corpus, "Tasks", "ASR", part)
+    report = PrepReport(f"kespeech {part}")
     maps = {}
     for name in ("wav.scp", "text", "utt2spk", "utt2subdialect"):
         path = os.path.join(src, name)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{path} not found (expected the KeSpeech release layout)")
-        maps[name] = dict(iter_text_lines(path))
-    report = PrepReport(f"kespeech {part}")
+        maps[name] = read_corpus_map(path, report)
 
     def utterances():
         for utt, rel in maps["wav.scp"].items():

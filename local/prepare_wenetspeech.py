@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections import Counter
 from contextlib import ExitStack
 
 from fireredasr.cli_utils import setup_logging
@@ -22,6 +23,8 @@ from fireredasr.data.prep_report import PrepReport
 from fireredasr.tokenizer.text_norm import normalize_transcript
 
 TEST_SETS = {"DEV": "dev", "TEST_NET": "test_net", "TEST_MEETING": "test_meeting"}
+# Every tag of the release: training subsets S, M, L, the weakly labelled W, and the tests.
+KNOWN_TAGS = ("S", "M", "L", "W", *TEST_SETS)
 FILES = ("wav.scp", "segments", "text", "utt2spk", "utt2dur")
 logger = logging.getLogger("prepare_wenetspeech")
 
@@ -55,12 +58,26 @@ def main() -> int:
                    help="do not check that each opus file exists (faster on slow storage)")
     args = p.parse_args()
     setup_logging()
-    meta = args.metadata or os.path.join(args.corpus_dir, "WenetSpeech.json")
+    # Absolute audio paths: the data dirs must work from any directory, whatever form of
+    # --corpus_dir was given.
+    corpus_dir = os.path.abspath(args.corpus_dir)
+    meta = args.metadata or os.path.join(corpus_dir, "WenetSpeech.json")
     if not os.path.isfile(meta):
         logger.error("WenetSpeech metadata not found: %s", meta)
         return 1
     sets = {args.train_subset: f"train_{args.train_subset.lower()}", **TEST_SETS}
     reports = {tag: PrepReport(f"wenetspeech {name}") for tag, name in sets.items()}
+    tags_seen: Counter = Counter()  # segments per subset tag in the metadata
+    try:
+        write_sets(args, corpus_dir, meta, sets, reports, tags_seen)
+    except (UnicodeDecodeError, ValueError, KeyError) as e:  # malformed metadata
+        logger.error("%s: cannot read the metadata: %s: %s", meta, type(e).__name__, e)
+        return 1
+    return finish_sets(args.out_dir, sets, reports, tags_seen)
+
+
+def write_sets(args, corpus_dir: str, meta: str, sets, reports, tags_seen: Counter) -> None:
+    """Stream the metadata into unsorted per-set files (wav.scp, segments, text, ...)."""
     with ExitStack() as stack:
         out = {}
         for tag, name in sets.items():
@@ -68,17 +85,18 @@ def main() -> int:
             os.makedirs(d, exist_ok=True)
             out[tag] = {f: stack.enter_context(open(os.path.join(d, f), "w", encoding="utf-8"))
                         for f in FILES}
-        with open(meta, encoding="utf-8") as f:
+        with open(meta, encoding="utf-8-sig") as f:  # tolerate a byte-order mark
             for n_audio, audio in enumerate(iter_json_array(f, "audios"), 1):
-                aid, path = audio["aid"], os.path.join(args.corpus_dir, audio["path"])
+                aid, path = audio["aid"], os.path.join(corpus_dir, audio["path"])
                 exists = args.no_check_files or os.path.isfile(path)
                 wrote_reco = set()
                 for seg in audio.get("segments", []):
+                    tags_seen.update(seg.get("subsets", []))
                     tags = [t for t in seg.get("subsets", []) if t in sets]
                     sid = seg["sid"]
                     for tag in tags:
                         report = reports[tag]
-                        text = normalize_transcript(seg.get("text", ""))
+                        text = normalize_transcript(seg.get("text", ""), report.changes)
                         begin, end = float(seg["begin_time"]), float(seg["end_time"])
                         if not exists:
                             report.skip(sid, "audio file missing")
@@ -98,9 +116,13 @@ def main() -> int:
                             report.keep()
                 if n_audio % 10000 == 0:
                     logger.info("%d recordings read", n_audio)
+
+
+def finish_sets(out_dir: str, sets, reports, tags_seen: Counter) -> int:
+    """Sort and de-duplicate each set's files, log the reports; 1 when a set is empty."""
     status = 0
     for tag, name in sets.items():
-        d = os.path.join(args.out_dir, name)
+        d = os.path.join(out_dir, name)
         for fname in FILES:
             dropped = sort_and_dedupe(os.path.join(d, fname))
             if fname == "text" and dropped:
@@ -111,8 +133,15 @@ def main() -> int:
         subprocess.run(["cp", os.path.join(d, "utt2spk"), os.path.join(d, "spk2utt")], check=True)
         reports[tag].log()
         if reports[tag].kept == 0:
-            logger.error("%s: no usable segments", name)
+            logger.error("%s: no usable segments (subset tags in the metadata: %s)", name,
+                         ", ".join(f"{t} ({n} segments)" for t, n in sorted(tags_seen.items()))
+                         or "none")
             status = 1
+    unknown = sorted(set(tags_seen) - set(KNOWN_TAGS))
+    if unknown:
+        logger.warning("subset tags this script does not know were left out: %s (known: %s)",
+                       ", ".join(f"{t} ({tags_seen[t]} segments)" for t in unknown),
+                       ", ".join(KNOWN_TAGS))
     return status
 
 

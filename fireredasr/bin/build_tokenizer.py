@@ -30,19 +30,26 @@ def main(argv=None) -> int:
                    help="text files whose out-of-dictionary tokens are counted and logged")
     args = p.parse_args(argv)
     setup_logging()
-    if not os.path.isfile(args.text):
-        logger.error("training text not found: %s", args.text)
-        return 1
+    # Every input is checked before anything is written, so a typo in --check_text cannot
+    # leave a dictionary behind that a recipe would take for a finished stage.
+    for path, what in [(args.text, "training text")] + [(t, "--check_text") for t in args.check_text]:
+        if not os.path.isfile(path):
+            logger.error("%s not found: %s", what, path)
+            return 1
     try:
         build_tokenizer((t for _, t in iter_text_lines(args.text)), args.out_dir,
                         args.bpe_vocab_size, args.char_min_count, args.bpe_name)
-    except ValueError as e:
+    except ValueError as e:  # an empty or undecodable text (the message names the line)
         logger.error("%s: %s", args.text, e)
         return 1
     tok = ChineseCharEnglishSpmTokenizer.from_files(
         os.path.join(args.out_dir, "dict.txt"), os.path.join(args.out_dir, args.bpe_name + ".model"))
-    for path in [args.text] + args.check_text:
-        report_unknown_tokens(tok, iter_text_lines(path), path)
+    try:
+        for path in [args.text] + args.check_text:
+            report_unknown_tokens(tok, iter_text_lines(path), path)
+    except ValueError as e:
+        logger.error("%s", e)
+        return 1
     return 0
 
 

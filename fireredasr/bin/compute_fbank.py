@@ -31,6 +31,14 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     setup_logging()
+    try:
+        return run(args)
+    except (RuntimeError, ValueError) as e:  # unreadable features or maps, no frames for CMVN
+        logger.error("%s", e)
+        return 1
+
+
+def run(args: argparse.Namespace) -> int:
     for d in args.data_dirs:
         if not os.path.isdir(d):
             logger.error("data dir not found: %s", d)

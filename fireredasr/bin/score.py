@@ -38,13 +38,14 @@ def main(argv=None) -> int:
             return 1
     try:
         refs, hyps = read_map(args.ref), read_map(args.hyp)
-    except ValueError as e:
+        groups = read_map(args.groups) if args.groups else None
+    except ValueError as e:  # a duplicate id or a line that is not UTF-8, with file and line
         logger.error("%s", e)
         return 1
-    summary, utts = score(refs, hyps, bool(args.number_norm), bool(args.skip_missing),
-                          read_map(args.groups) if args.groups else None)
+    summary, utts = score(refs, hyps, bool(args.number_norm), bool(args.skip_missing), groups)
     print(summary.format())
     if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         meta = {k: v for k, v in (("model", args.model_name), ("test_set", args.test_set)) if v}
         write_results(args.out, summary, utts, meta)
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import List, Optional
 
@@ -18,7 +19,7 @@ import torch
 
 from fireredasr.cli_utils import setup_logging
 from fireredasr.data.cmvn import CMVNError
-from fireredasr.decode.api import FireRedAsr
+from fireredasr.decode.api import FireRedAsr, check_decode_args
 from fireredasr.models.checkpoint import CheckpointError
 from fireredasr.decode.wav_inputs import collect_wavs
 
@@ -65,6 +66,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         logger.error("%s", e)
         return 2
+    if not wavs:
+        logger.error("no input audio: %s is empty", args.wav_scp or args.wav_dir or "the input")
+        return 2
+    decode_args = {k: getattr(args, k) for k in (
+        "beam_size", "nbest", "decode_max_len", "softmax_smoothing", "aed_length_penalty",
+        "eos_penalty", "decode_min_len", "repetition_penalty", "llm_length_penalty",
+        "temperature")}
+    try:
+        check_decode_args(args.asr_type, decode_args)
+    except ValueError as e:
+        logger.error("bad decoding option: %s", e)
+        return 2
     use_gpu = bool(args.use_gpu) and torch.cuda.is_available()
     if args.use_gpu and not use_gpu:
         logger.info("CUDA is not available; decoding on CPU")
@@ -73,13 +86,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (FileNotFoundError, CheckpointError, CMVNError, ValueError) as e:
         logger.error("cannot load the model: %s", e)
         return 2
-    decode_args = {k: getattr(args, k) for k in (
-        "beam_size", "nbest", "decode_max_len", "softmax_smoothing", "aed_length_penalty",
-        "eos_penalty", "decode_min_len", "repetition_penalty", "llm_length_penalty",
-        "temperature")}
     decode_args.update(use_gpu=use_gpu, bf16=bool(args.bf16))
     logger.info("%d inputs, batch size %d", len(wavs), args.batch_size)
 
+    if args.output:
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     decoded = 0
     try:
@@ -96,7 +107,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     skipped = len(wavs) - decoded
     logger.info("decoded %d of %d inputs%s", decoded, len(wavs),
                 f"; {skipped} skipped (see the errors above)" if skipped else "")
-    return 0 if decoded > 0 or not wavs else 1
+    return 0 if decoded > 0 else 1
 
 
 if __name__ == "__main__":

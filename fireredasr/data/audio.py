@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import struct
 import subprocess
-from typing import Optional, Tuple
+from typing import BinaryIO, Optional, Tuple
 
 import numpy as np
 import soundfile as sf
@@ -23,6 +25,10 @@ INT16_SCALE = 32768.0
 
 class AudioError(RuntimeError):
     """Audio that cannot be used as model input; the message names the source."""
+
+
+class AudioMissingError(AudioError):
+    """The audio file does not exist."""
 
 
 def is_pipe(spec: str) -> bool:
@@ -45,6 +51,40 @@ def _read_pipe_bytes(spec: str) -> bytes:
     return proc.stdout
 
 
+def wav_length_mismatch(f: BinaryIO, total_size: int) -> Optional[str]:
+    """For a RIFF/WAVE stream: a message when the ``data`` chunk's declared length exceeds
+    the bytes that follow it (a file cut short, header intact), else None."""
+    f.seek(0)
+    head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= total_size:
+        f.seek(pos)
+        chunk = f.read(8)
+        if len(chunk) < 8:
+            return None
+        size = struct.unpack("<I", chunk[4:])[0]
+        if chunk[:4] == b"data":
+            available = total_size - (pos + 8)
+            if size != 0xFFFFFFFF and size > available:  # 0xFFFFFFFF: length unknown (streamed)
+                return (f"its header declares {size} bytes of audio but only {available} "
+                        "follow: the file is truncated")
+            return None
+        pos += 8 + size + (size & 1)  # chunks are padded to even sizes
+    return None
+
+
+def _warn_if_truncated(spec: str, data: Optional[bytes] = None) -> None:
+    if data is not None:
+        problem = wav_length_mismatch(io.BytesIO(data), len(data))
+    else:
+        with open(spec, "rb") as f:
+            problem = wav_length_mismatch(f, os.fstat(f.fileno()).st_size)
+    if problem:
+        logger.warning("'%s': %s; reading the samples that are there", spec, problem)
+
+
 def read_audio_raw(spec: str, start: Optional[float] = None,
                    end: Optional[float] = None) -> Tuple[np.ndarray, int]:
     """Read ``spec`` (a path or a ``cmd |`` pipe) as float32 in [-1, 1], shape (samples, channels).
@@ -54,18 +94,24 @@ def read_audio_raw(spec: str, start: Optional[float] = None,
     """
     try:
         if is_pipe(spec):
-            data, sr = sf.read(io.BytesIO(_read_pipe_bytes(spec)), dtype="float32",
-                               always_2d=True)
+            raw = _read_pipe_bytes(spec)
+            _warn_if_truncated(spec, raw)
+            data, sr = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True)
             if start is not None or end is not None:
                 data = data[_frame(start, sr, 0): _frame(end, sr, None)]
         else:
+            if not os.path.exists(spec):  # libsndfile would only say "System error."
+                raise AudioMissingError(f"audio file not found: {spec}")
+            if os.path.isdir(spec):
+                raise AudioError(f"audio path is a folder, not a file: {spec}")
+            _warn_if_truncated(spec)
             sr = sf.info(spec).samplerate if (start is not None or end is not None) else None
             data, sr = sf.read(spec, dtype="float32", always_2d=True,
                                start=_frame(start, sr, 0), stop=_frame(end, sr, None))
     except AudioError:
         raise
     except FileNotFoundError as e:
-        raise AudioError(f"audio file not found: {spec}") from e
+        raise AudioMissingError(f"audio file not found: {spec}") from e
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as e:
         raise AudioError(f"cannot read audio '{spec}': {e}") from e
     return data, sr

@@ -63,4 +63,6 @@ def accumulate_cmvn_stats(feats: Iterable[np.ndarray], dim: int) -> np.ndarray:
 
 def write_cmvn(path: str, stats: np.ndarray) -> None:
     """Write statistics as a Kaldi binary matrix, the layout of the released ``cmvn.ark``."""
-    kaldiio.save_mat(path, np.asarray(stats, dtype=np.float64))
+    tmp = f"{path}.tmp{os.getpid()}"  # a killed job never leaves a half-written cmvn.ark
+    kaldiio.save_mat(tmp, np.asarray(stats, dtype=np.float64))
+    os.replace(tmp, path)

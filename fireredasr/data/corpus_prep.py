@@ -13,6 +13,7 @@ from typing import Dict, Iterable, Optional
 
 from fireredasr.data.kaldi_dir import DataDir, validate
 from fireredasr.data.prep_report import PrepReport
+from fireredasr.data.text_lines import iter_lines, split_key
 from fireredasr.tokenizer.text_norm import normalize_transcript
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,30 @@ class Utterance:
     start: Optional[float] = None
     end: Optional[float] = None
     extra: Dict[str, str] = field(default_factory=dict)  # e.g. {"utt2subdialect": "Southwestern"}
+
+
+def read_corpus_map(path: str, report: PrepReport) -> Dict[str, str]:
+    """``id value`` lines of a corpus file (transcript, wav list, speaker map) as a dict.
+
+    Nothing is lost silently: a line that is not UTF-8 and every repeat of an id (the first
+    line wins) are counted in ``report`` with the file and line number; a byte-order mark is
+    ignored.
+    """
+    name = os.path.basename(path)
+    out: Dict[str, str] = {}
+
+    def bad_line(lineno: int, reason: str) -> None:
+        report.skip(f"{path}:{lineno}", f"{name} line {reason}")
+
+    for lineno, line in iter_lines(path, bad_line):
+        key, value = split_key(line)
+        if not key:
+            continue
+        if key in out:
+            report.skip(f"{key} ({path}:{lineno})", f"id repeated in {name} (first line kept)")
+            continue
+        out[key] = value
+    return out
 
 
 def build_data_dir(utterances: Iterable[Utterance], report: PrepReport,
@@ -55,7 +80,7 @@ def build_data_dir(utterances: Iterable[Utterance], report: PrepReport,
         if u.utt in d.text:
             report.skip(u.utt, "duplicate utterance id")
             continue
-        text = normalize_transcript(u.text)
+        text = normalize_transcript(u.text, report.changes)
         if not text:
             report.skip(u.utt, "empty transcript")
             continue

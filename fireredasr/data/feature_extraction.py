@@ -10,19 +10,19 @@ import logging
 import os
 import random
 from collections import OrderedDict
-from concurrent.futures import ProcessPoolExecutor
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import kaldiio
 import numpy as np
 import soundfile as sf
 
-from fireredasr.data.audio import AudioError, load_audio, is_pipe
+from fireredasr.data.audio import AudioError, AudioMissingError, is_pipe, load_audio
 from fireredasr.data.cmvn import accumulate_cmvn_stats, write_cmvn
 from fireredasr.data.fbank import FbankConfig
 from fireredasr.data.frontend import Frontend
-from fireredasr.data.kaldi_dir import DataDir, contiguous_parts
+from fireredasr.data.kaldi_dir import DataDir, contiguous_parts, feature_ark_problems
 from fireredasr.data.prep_report import PrepReport
+from fireredasr.parallel import worker_pool
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ def iter_audio(d: DataDir, utts: Sequence[str], report: PrepReport,
             else:
                 samples = load_audio(spec, sample_rate, start, end)[0]
         except AudioError as e:
-            report.skip(utt, f"unreadable audio ({type(e).__name__})")
+            report.skip(utt, "audio file missing" if isinstance(e, AudioMissingError)
+                        else "unreadable audio")
             logger.warning("skipping %s: %s", utt, e)
             continue
         yield utt, samples
@@ -75,12 +76,18 @@ def _extract_job(data_dir: str, utts: List[str], ark: str, fbank: FbankConfig
 
 
 def features_complete(data_dir: str) -> bool:
-    """True when feats.scp and utt2num_frames cover exactly the data dir's utterances."""
+    """True when feats.scp and utt2num_frames cover exactly the data dir's utterances and
+    every ark behind feats.scp exists and is whole (a problem is logged)."""
     if not all(os.path.isfile(os.path.join(data_dir, f)) for f in ("feats.scp", "utt2num_frames")):
         return False
     d = DataDir.load(data_dir)
-    return d.feats is not None and d.utt2num_frames is not None and \
-        set(d.feats) == set(d.utt_ids()) == set(d.utt2num_frames)
+    if d.feats is None or d.utt2num_frames is None or \
+            not set(d.feats) == set(d.utt_ids()) == set(d.utt2num_frames):
+        return False
+    problems = feature_ark_problems(d.feats)
+    for problem in problems:
+        logger.warning("%s: %s; computing the features again", data_dir, problem)
+    return not problems
 
 
 def compute_fbank_dir(data_dir: str, nj: int = 1, fbank: FbankConfig = FbankConfig(),
@@ -100,7 +107,7 @@ def compute_fbank_dir(data_dir: str, nj: int = 1, fbank: FbankConfig = FbankConf
     if nj == 1:
         results = [_extract_job(*jobs[0])]
     else:
-        with ProcessPoolExecutor(nj) as ex:
+        with worker_pool(nj) as ex:
             results = list(ex.map(_extract_job, *zip(*jobs)))
     report = PrepReport(f"fbank {data_dir}")
     feats: "OrderedDict[str, str]" = OrderedDict()
@@ -123,27 +130,49 @@ def compute_fbank_dir(data_dir: str, nj: int = 1, fbank: FbankConfig = FbankConf
     return report
 
 
+def audio_durations(d: DataDir, utts: Sequence[str], read_pipes: bool = False
+                    ) -> Dict[str, float]:
+    """Seconds per utterance from segment times or audio headers. A pipe has no header: it
+    is run and decoded when ``read_pipes``, else left out, as are unreadable files."""
+    durs: Dict[str, float] = {}
+    for utt in utts:
+        spec, start, end = d.audio_source(utt)
+        if start is not None:
+            durs[utt] = end - start
+        elif not is_pipe(spec):
+            try:
+                durs[utt] = sf.info(spec).duration
+            except (sf.LibsndfileError, RuntimeError, OSError) as e:
+                logger.warning("no duration for %s: %s", utt, e)
+        elif read_pipes:
+            try:
+                samples, sr = load_audio(spec)
+                durs[utt] = samples.shape[0] / sr
+            except AudioError as e:
+                logger.warning("no duration for %s: %s", utt, e)
+    return durs
+
+
 def write_durations(data_dir: str) -> None:
     """utt2dur from segment times or audio headers (no decoding); pipes are left out."""
     d = DataDir.load(data_dir)
     if d.utt2dur is not None and set(d.utt2dur) == set(d.utt_ids()):
         return
-    durs: "OrderedDict[str, str]" = OrderedDict()
-    for utt in d.utt_ids():
-        spec, start, end = d.audio_source(utt)
-        if start is not None:
-            durs[utt] = f"{end - start:.3f}"
-        elif not is_pipe(spec):
-            try:
-                durs[utt] = f"{sf.info(spec).duration:.3f}"
-            except (sf.LibsndfileError, RuntimeError, OSError) as e:
-                logger.warning("no duration for %s: %s", utt, e)
+    durs = OrderedDict((u, f"{s:.3f}") for u, s in audio_durations(d, d.utt_ids()).items())
     if len(durs) == len(d):
         d.utt2dur = durs
         d.save(data_dir)
     else:
         logger.warning("%s: utt2dur not written (%d of %d durations known without decoding)",
                        data_dir, len(durs), len(d))
+
+
+def load_stored_features(location: str, utt: str) -> np.ndarray:
+    """The matrix at a feats.scp location; an unreadable one raises RuntimeError naming it."""
+    try:
+        return kaldiio.load_mat(location)
+    except Exception as e:  # kaldiio raises ValueError, OSError, EOFError, ... for bad arks
+        raise RuntimeError(f"cannot read the features of {utt} at {location}: {e}") from e
 
 
 def compute_cmvn_stats(data_dir: str, num_utts: int = 0, seed: int = 0,
@@ -155,7 +184,10 @@ def compute_cmvn_stats(data_dir: str, num_utts: int = 0, seed: int = 0,
     if 0 < num_utts < len(utts):
         utts = sorted(random.Random(seed).sample(utts, num_utts))
     if d.feats:
-        stream = (kaldiio.load_mat(d.feats[u]) for u in utts)
+        problems = feature_ark_problems(d.feats)
+        if problems:
+            raise RuntimeError(f"{data_dir}: " + "; ".join(problems))
+        stream = (load_stored_features(d.feats[u], u) for u in utts)
     else:
         frontend = Frontend(None, fbank)
         report = PrepReport(f"cmvn {data_dir}")

@@ -17,6 +17,8 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from fireredasr.data.text_lines import iter_lines, split_key
+
 logger = logging.getLogger(__name__)
 
 # Files whose first column is the utterance id.
@@ -24,18 +26,16 @@ UTT_FILES = ("text", "utt2spk", "utt2dur", "utt2num_frames", "feats.scp", "segme
 
 
 def read_map(path: str) -> "OrderedDict[str, str]":
-    """``key value...`` lines -> ordered dict. Duplicate keys raise ValueError with the line."""
+    """``key value...`` lines -> ordered dict. A duplicate key or a line that is not UTF-8
+    raises ValueError naming the file and line; a byte-order mark is ignored."""
     out: "OrderedDict[str, str]" = OrderedDict()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            parts = line.split(maxsplit=1)
-            key, value = parts[0], (parts[1].strip() if len(parts) > 1 else "")
-            if key in out:
-                raise ValueError(f"{path}:{lineno}: duplicate key {key}")
-            out[key] = value
+    for lineno, line in iter_lines(path):
+        key, value = split_key(line)
+        if not key:
+            continue
+        if key in out:
+            raise ValueError(f"{path}:{lineno}: duplicate key {key}")
+        out[key] = value
     return out
 
 
@@ -207,6 +207,51 @@ def validate(path: str, need_text: bool = True) -> List[str]:
                     ("feats.scp", d.feats), *d.extra.items()):
         if m is not None:
             _compare(problems, name, set(m), utt_set)
+    if d.feats:
+        problems.extend(feature_ark_problems(d.feats))
+    return problems
+
+
+_MATRIX_ELEMENT_BYTES = {b"FM ": 4, b"DM ": 8}
+
+
+def _stored_matrix_end(f, offset: int) -> Optional[int]:
+    """End offset of the binary Kaldi matrix at ``offset``, or None when its header is not a
+    plain float/double matrix header (compressed matrices are only checked by offset)."""
+    f.seek(offset)
+    head = f.read(15)  # "\0B" + "FM " + "\x04" rows(int32) + "\x04" cols(int32)
+    if len(head) < 15 or head[:2] != b"\0B" or head[2:5] not in _MATRIX_ELEMENT_BYTES:
+        return None
+    rows = int.from_bytes(head[6:10], "little", signed=True)
+    cols = int.from_bytes(head[11:15], "little", signed=True)
+    return offset + 15 + rows * cols * _MATRIX_ELEMENT_BYTES[head[2:5]]
+
+
+def feature_ark_problems(feats: "OrderedDict[str, str]") -> List[str]:
+    """Missing or truncated arks behind a feats.scp (``utt path.ark:offset`` entries).
+
+    Each ark must exist and hold the whole matrix at its largest offset; a killed or
+    interrupted feature job leaves arks that are shorter than their scp says.
+    """
+    last: Dict[str, Tuple[int, str]] = {}
+    for utt, loc in feats.items():
+        path, sep, offset = loc.rpartition(":")
+        if not sep or not offset.isdigit():
+            continue  # ranges, pipes: nothing to check without reading
+        if path not in last or int(offset) > last[path][0]:
+            last[path] = (int(offset), utt)
+    problems = []
+    for path, (offset, utt) in sorted(last.items()):
+        if not os.path.isfile(path):
+            problems.append(f"feature archive {path} is missing (needed by {utt} and others); "
+                            "re-run stage 1")
+            continue
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            end = _stored_matrix_end(f, offset) if size > offset else None
+        if size <= offset or (end is not None and end > size):
+            problems.append(f"feature archive {path} is truncated ({size} bytes; {utt} needs "
+                            f"{end if end is not None else offset + 1}); re-run stage 1")
     return problems
 
 
@@ -348,9 +393,9 @@ def speed_perturb(d: DataDir, factors: Sequence[float] = (0.9, 1.0, 1.1)) -> Dat
 
 
 def iter_text_lines(path: str) -> Iterator[Tuple[str, str]]:
-    """Stream ``utt text`` pairs of a text file without loading it whole."""
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.rstrip("\n").split(maxsplit=1)
-            if parts:
-                yield parts[0], parts[1] if len(parts) > 1 else ""
+    """Stream ``utt text`` pairs of a text file without loading it whole (UTF-8, BOM ignored;
+    an undecodable line raises ValueError naming the file and line)."""
+    for _, line in iter_lines(path):
+        key, value = split_key(line)
+        if key:
+            yield key, value

@@ -18,6 +18,7 @@ class PrepReport:
         self.kept = 0
         self.skipped: Counter = Counter()
         self.examples: Dict[str, List[str]] = {}
+        self.changes: Counter = Counter()  # transcripts rewritten by normalisation, by what
 
     def keep(self, n: int = 1) -> None:
         self.kept += n
@@ -37,6 +38,8 @@ class PrepReport:
         lines = [f"{self.name}: kept {self.kept}, skipped {self.total_skipped}"]
         for reason, n in self.skipped.most_common():
             lines.append(f"  {n:8d}  {reason} (e.g. {', '.join(self.examples[reason])})")
+        for what, n in self.changes.most_common():
+            lines.append(f"  {n:8d}  transcripts rewritten: {what}")
         return "\n".join(lines)
 
     def log(self) -> None:

@@ -57,6 +57,18 @@ def beam_config_from_args(args: Dict[str, Any]) -> BeamSearchConfig:
     )
 
 
+def check_decode_args(asr_type: str, args: Dict[str, Any]) -> None:
+    """Raise ValueError naming the option when decoding options cannot work together."""
+    if asr_type == "aed":
+        beam_config_from_args(args)  # validates beam_size, nbest, eos_penalty, smoothing
+        return
+    if int(args.get("beam_size", 1)) < 1:
+        raise ValueError(f"beam_size must be >= 1, got {args.get('beam_size')}")
+    for name in ("repetition_penalty", "temperature"):
+        if float(args.get(name, 1.0)) <= 0.0:
+            raise ValueError(f"{name} must be > 0, got {args.get(name)}")
+
+
 class FireRedAsr:
     """Load a released-layout model folder and transcribe batches of audio files."""
 

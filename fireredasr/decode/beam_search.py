@@ -48,11 +48,20 @@ Hypothesis = Dict[str, object]  # {"yseq": LongTensor of token ids, "score": flo
 
 def _search(step: Callable[[torch.Tensor], torch.Tensor],
             reorder: Callable[[torch.Tensor], None],
-            n: int, max_len: int, sos_id: int, eos_id: int, cfg: BeamSearchConfig,
+            max_lens: torch.Tensor, sos_id: int, eos_id: int, cfg: BeamSearchConfig,
             device: torch.device) -> List[List[Hypothesis]]:
-    """Run the released beam search given ``step(last_tokens) -> logits`` and ``reorder(rows)``."""
+    """Run the released beam search given ``step(last_tokens) -> logits`` and ``reorder(rows)``.
+
+    ``max_lens`` (n,) is each utterance's own step limit. Once an utterance reaches it, its
+    hypotheses are treated as finished (they continue only with eos at no cost), so its
+    result is the one a search over that utterance alone gives, whatever else is in the
+    batch.
+    """
+    n = max_lens.numel()
+    max_len = int(max_lens.max())
     B = cfg.beam_size
     rows = n * B
+    row_limit = max_lens.to(device).repeat_interleave(B).view(rows, 1)
     ys = torch.full((rows, 1), sos_id, dtype=torch.long, device=device)
     scores = torch.tensor([0.0] + [-INF] * (B - 1), device=device).repeat(n).view(rows, 1)
     finished = torch.zeros(rows, 1, dtype=torch.bool, device=device)
@@ -60,7 +69,7 @@ def _search(step: Callable[[torch.Tensor], torch.Tensor],
     finished_scores = torch.tensor([0.0] + [-INF] * (B - 1), device=device).view(1, B)
     utt_offset = (B * torch.arange(n, device=device)).repeat_interleave(B)
 
-    for _ in range(max_len):
+    for t in range(max_len):
         logits = step(ys[:, -1]).float()
         t_scores = F.log_softmax(logits / cfg.softmax_smoothing, dim=-1)
         if cfg.eos_penalty != 1.0:
@@ -75,7 +84,7 @@ def _search(step: Callable[[torch.Tensor], torch.Tensor],
         new_tokens = torch.gather(top_ys.view(n, B * B), 1, best).view(rows, 1)
         ys = torch.cat((ys[src_rows], new_tokens), dim=1)
         reorder(src_rows)
-        finished = new_tokens == eos_id
+        finished = (new_tokens == eos_id) | (row_limit <= t + 1)
         if bool(finished.all()):
             break
 
@@ -95,23 +104,29 @@ def _search(step: Callable[[torch.Tensor], torch.Tensor],
     return results
 
 
-def resolve_max_len(cfg: BeamSearchConfig, enc_len: int, decoder: TransformerDecoder) -> int:
-    """decode_max_len, or the padded encoder length when 0, capped by the decoder's table."""
-    max_len = cfg.decode_max_len if cfg.decode_max_len > 0 else enc_len
-    if max_len > decoder.max_positions:
+def resolve_max_lens(cfg: BeamSearchConfig, enc_mask: torch.Tensor,
+                     decoder: TransformerDecoder) -> torch.Tensor:
+    """Each utterance's step limit: decode_max_len, or when 0 its own encoder length (what
+    the released code uses for an utterance decoded alone), capped by the decoder's table."""
+    if cfg.decode_max_len > 0:
+        max_lens = torch.full((enc_mask.size(0),), cfg.decode_max_len, dtype=torch.long)
+    else:
+        max_lens = enc_mask.sum(dim=1).long().cpu()
+    max_lens = max_lens.clamp(min=1)
+    if int(max_lens.max()) > decoder.max_positions:
         logger.warning("decode length %d capped at the decoder's %d positions",
-                       max_len, decoder.max_positions)
-        max_len = decoder.max_positions
-    return max_len
+                       int(max_lens.max()), decoder.max_positions)
+        max_lens = max_lens.clamp(max=decoder.max_positions)
+    return max_lens
 
 
 @torch.no_grad()
 def batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor, enc_mask: torch.Tensor,
                       cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
     """Cached batch beam search. enc: (N, T, d); enc_mask: (N, T) bool. Returns N n-best lists."""
-    max_len = resolve_max_len(cfg, enc.size(1), decoder)
-    state: DecoderState = decoder.init_state(enc, enc_mask, cfg.beam_size, max_len)
-    return _search(lambda tok: decoder.step(state, tok), state.reorder, enc.size(0), max_len,
+    max_lens = resolve_max_lens(cfg, enc_mask, decoder)
+    state: DecoderState = decoder.init_state(enc, enc_mask, cfg.beam_size, int(max_lens.max()))
+    return _search(lambda tok: decoder.step(state, tok), state.reorder, max_lens,
                    decoder.sos_id, decoder.eos_id, cfg, enc.device)
 
 
@@ -121,7 +136,7 @@ def uncached_batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor,
                                cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
     """The released algorithm: every step re-runs each layer's attention over all earlier
     positions and re-projects the encoder output (kept as a baseline for tests and bench)."""
-    max_len = resolve_max_len(cfg, enc.size(1), decoder)
+    max_lens = resolve_max_lens(cfg, enc_mask, decoder)
     B = cfg.beam_size
     enc_b = enc.repeat_interleave(B, dim=0)
     cross_mask = enc_mask.repeat_interleave(B, dim=0)[:, None, None, :]
@@ -151,5 +166,4 @@ def uncached_batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor,
         history["ys"] = history["ys"][rows]
         history["layers"] = [h[rows] for h in history["layers"]]
 
-    return _search(step, reorder, enc.size(0), max_len, decoder.sos_id, decoder.eos_id,
-                   cfg, enc.device)
+    return _search(step, reorder, max_lens, decoder.sos_id, decoder.eos_id, cfg, enc.device)

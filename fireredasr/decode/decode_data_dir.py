@@ -1,24 +1,30 @@
 """Stages 5 and 8: decode a Kaldi data dir with a model folder, in parallel jobs.
 
 Outputs in ``out_dir``: ``hyp`` (``uttid text``, sorted), ``nbest`` when nbest > 1, ``rtf``
-(decoding time over audio duration) and ``decode.json`` (the settings; a finished decode with
-the same settings is skipped on re-run). An utterance that cannot be decoded is reported and
+(decoding time over audio duration) and ``decode.json`` (the settings and a fingerprint of
+the inputs; a finished decode is skipped on re-run only while the model folder, the data dir,
+its audio files and the settings are all unchanged, and the log says what changed). An utterance that cannot be decoded is reported and
 left out of ``hyp`` (scoring then counts it as deletions); the rest are decoded.
 """
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from fireredasr.data.audio import is_pipe
+from fireredasr.data.fingerprint import describe_changes, file_state, folder_state, stat_digest
 from fireredasr.data.kaldi_dir import DataDir, contiguous_parts, write_map
+from fireredasr.decode.api import check_decode_args
 from fireredasr.decode.postprocess import collapse_repeats
+from fireredasr.parallel import worker_pool
 
 logger = logging.getLogger(__name__)
+
+# The data-dir files a decode and its score depend on.
+DECODE_DATA_FILES = ("wav.scp", "segments", "feats.scp", "text")
 
 # The settings the FireRedASR paper's numbers were decoded with.
 RELEASED_SETTINGS: Dict[str, Dict[str, Any]] = {
@@ -29,6 +35,19 @@ RELEASED_SETTINGS: Dict[str, Dict[str, Any]] = {
 }
 
 
+def decode_order(d: DataDir, utts: Sequence[str]) -> List[str]:
+    """``utts`` longest first, so that utterances of similar length share a batch. Lengths
+    come from utt2num_frames/utt2dur/segments, or are measured (headers; pipes decoded)."""
+    from fireredasr.data.dataset import utterance_frames
+    from fireredasr.data.feature_extraction import audio_durations
+
+    try:
+        frames = utterance_frames(d)
+    except FileNotFoundError:
+        frames = {u: int(s * 100) for u, s in audio_durations(d, utts, read_pipes=True).items()}
+    return sorted(utts, key=lambda u: -frames.get(u, 0))
+
+
 def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
                 args: Dict[str, Any], batch_size: int, device: Optional[str], threads: int
                 ) -> Tuple[List[Dict[str, Any]], float, float, int]:
@@ -36,7 +55,6 @@ def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
     import torch
 
     from fireredasr.data.audio import AudioError, audio_duration, load_audio
-    from fireredasr.data.dataset import utterance_frames
     from fireredasr.decode.api import FireRedAsr
 
     torch.set_num_threads(threads)
@@ -44,11 +62,7 @@ def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
         torch.cuda.set_device(device)
     d = DataDir.load(data_dir)
     model = FireRedAsr.from_pretrained(asr_type, model_dir)
-    try:
-        frames = utterance_frames(d)
-    except FileNotFoundError:  # no lengths known: decode in id order
-        frames = {}
-    order = sorted(utts, key=lambda u: -frames.get(u, 0))  # similar lengths share a batch
+    order = decode_order(d, utts)
     results: List[Dict[str, Any]] = []
     spent = audio = 0.0
     failed = 0
@@ -78,6 +92,35 @@ def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
     return results, spent, audio, failed
 
 
+def decode_inputs(model_dir: str, d: DataDir, data_dir: str) -> Dict[str, Any]:
+    """Fingerprint of what a decode reads: every file of the model folder, the data dir's
+    maps, and the audio files behind wav.scp (pipes are covered by wav.scp's own hash)."""
+    data_files = {name: file_state(os.path.join(data_dir, name)) for name in DECODE_DATA_FILES
+                  if os.path.exists(os.path.join(data_dir, name))}
+    audio = [spec for spec in d.wav.values() if not is_pipe(spec)]
+    return {"model": folder_state(model_dir), "data_dir": data_files,
+            "audio": stat_digest(audio)}
+
+
+def changes_since(done_json: str, spec: Dict[str, Any]) -> List[str]:
+    """What differs between a finished decode's record and ``spec`` (empty: nothing)."""
+    try:
+        with open(done_json, encoding="utf-8") as f:
+            previous = json.load(f)
+    except (OSError, ValueError):
+        return [f"{done_json} is unreadable"]
+    changes = []
+    for key in ("model_dir", "data_dir", "asr_type", "settings", "collapse_repeats"):
+        if previous.get(key) != spec[key]:
+            changes.append(f"{key} changed ({previous.get(key)} -> {spec[key]})")
+    old, new = previous.get("inputs") or {}, spec["inputs"]
+    changes += describe_changes(old.get("model", {}), new["model"], "model folder")
+    changes += describe_changes(old.get("data_dir", {}), new["data_dir"], "data dir")
+    if old.get("audio") != new["audio"]:
+        changes.append("audio files changed (or were added or removed)")
+    return changes
+
+
 def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str = "aed",
                     args: Optional[Dict[str, Any]] = None, batch_size: int = 8, nj: int = 1,
                     ngpu: int = 0, collapse_repeats_over: int = 0) -> Dict[str, Any]:
@@ -87,19 +130,23 @@ def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str =
     :func:`collapse_repeats`); how many hypotheses it changed is logged and recorded.
     """
     settings = dict(RELEASED_SETTINGS[asr_type], **(args or {}))
+    check_decode_args(asr_type, settings)
+    d = DataDir.load(data_dir)
     spec = {"model_dir": os.path.abspath(model_dir), "data_dir": os.path.abspath(data_dir),
             "asr_type": asr_type, "settings": settings,
-            "collapse_repeats": collapse_repeats_over}
+            "collapse_repeats": collapse_repeats_over, "inputs": decode_inputs(model_dir, d,
+                                                                               data_dir)}
     done = os.path.join(out_dir, "decode.json")
     if os.path.isfile(done) and os.path.isfile(os.path.join(out_dir, "hyp")):
-        with open(done, encoding="utf-8") as f:
-            previous = json.load(f)
-        if {k: previous.get(k) for k in spec} == spec:
-            logger.info("%s: finished decode with the same settings, skipped", out_dir)
-            return previous
-        logger.warning("%s: settings changed since the last decode; decoding again", out_dir)
+        changes = changes_since(done, spec)
+        if not changes:
+            logger.info("%s: finished decode of unchanged model, data and settings, skipped",
+                        out_dir)
+            with open(done, encoding="utf-8") as f:
+                return json.load(f)
+        logger.warning("%s: decoding again: %s", out_dir, "; ".join(changes[:10]) +
+                       (f" (and {len(changes) - 10} more)" if len(changes) > 10 else ""))
     os.makedirs(out_dir, exist_ok=True)
-    d = DataDir.load(data_dir)
     utts = sorted(d.utt_ids())
     njobs = max(1, min(ngpu if ngpu > 0 else nj, len(utts)))
     threads = max(1, (os.cpu_count() or 1) // njobs) if ngpu == 0 else 1
@@ -110,8 +157,7 @@ def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str =
     if njobs == 1:
         outputs = [_decode_job(*jobs[0])]
     else:
-        ctx = multiprocessing.get_context("spawn")  # fresh processes: no forked torch state
-        with ProcessPoolExecutor(njobs, mp_context=ctx) as ex:
+        with worker_pool(njobs, "spawn") as ex:  # fresh processes: no forked torch state
             outputs = list(ex.map(_decode_job, *zip(*jobs)))
     wall = time.perf_counter() - wall
     results = [r for out in outputs for r in out[0]]

@@ -27,7 +27,9 @@ def load_package(path: str, map_location: str = "cpu") -> Dict[str, Any]:
     try:
         package = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        # torch names the refused global in one of two phrasings, by whether its module is
+        # merely not allow-listed or blocked outright (os.system, builtins.eval, ...).
+        unsafe = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) (\S+)", str(e))
         if unsafe:
             raise CheckpointError(
                 f"refusing to load {path}: it holds a pickled {unsafe.group(1)}; only tensors "
@@ -99,6 +101,10 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32):
 
     package = load_package(os.path.join(model_dir, "model.pth.tar"))
     args = package["args"]
+    if not hasattr(args, "encoder_downsample_rate"):
+        kind = "an AED model" if hasattr(args, "n_layers_dec") else "not a FireRedASR-LLM model"
+        raise CheckpointError(f"{model_dir}/model.pth.tar is {kind} (its args lack "
+                              "encoder_downsample_rate); decode it with --asr_type aed")
     encoder = load_aed_encoder(os.path.join(model_dir, "asr_encoder.pth.tar"))
     llm_dir = os.path.join(model_dir, "Qwen2-7B-Instruct")
     if not os.path.isdir(llm_dir):

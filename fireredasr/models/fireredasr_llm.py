@@ -32,8 +32,15 @@ def load_llm(llm_dir: str, use_lora: bool, dtype: torch.dtype = torch.float32,
     """A causal LM from a local folder, wrapped with peft LoRA adapters when ``use_lora``."""
     from transformers import AutoModelForCausalLM
 
-    llm = AutoModelForCausalLM.from_pretrained(llm_dir, dtype=dtype,
-                                               attn_implementation=attn_implementation)
+    from fireredasr.models.checkpoint import CheckpointError
+
+    try:
+        llm = AutoModelForCausalLM.from_pretrained(llm_dir, dtype=dtype,
+                                                   attn_implementation=attn_implementation)
+    except Exception as e:  # safetensors, OSError, ValueError...: all mean an unusable folder
+        raise CheckpointError(f"cannot load the LLM from {llm_dir}: {type(e).__name__}: "
+                              f"{str(e).strip().splitlines()[0] if str(e).strip() else ''} "
+                              "(incomplete download or truncated weights?)") from e
     if use_lora:
         from peft import LoraConfig, get_peft_model
 

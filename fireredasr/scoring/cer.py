@@ -1,7 +1,10 @@
 """CER/WER scoring with the released scorer's normalisation, aligned with jiwer.
 
 Tokens: ``<unk>`` removed, the released punctuation set (CJK and ASCII) replaced by spaces,
-upper-cased, one token per CJK character (U+4E00-U+9FFF), other text split on white space.
+upper-cased, one token per Chinese character, other text split on white space. "Chinese
+character" is the toolkit's one definition (:data:`text_norm.CJK_CHAR`): the released scorer's
+U+4E00-U+9FFF plus the CJK extensions and compatibility ideographs, which it would have
+counted as words.
 Error rate = (S + D + I) / N over the whole set. A missing hypothesis counts as all deletions
 (the released scorer skips such utterances, which flatters the score; ``skip_missing``
 restores that behaviour explicitly).
@@ -16,13 +19,10 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 import jiwer
 
+from fireredasr.tokenizer.text_norm import CJK_CHAR, PUNCTUATION_RE
+
 logger = logging.getLogger(__name__)
 
-# The released wer.py's punctuation set, character by character.
-PUNCTUATION = ("，。？！,.?!＂＃＄％＆＇（）＊＋－／：；＜＝＞＠［＼］＾＿｀｛｜｝～｟｠｢｣､　、〃〈〉《》"
-               "「」『』【】〔〕〖〗〘〙〚〛〜〝〞〟〰〾〿–—‘’‛“”„‟…‧﹏﹑﹔·｡\":()[]{}/;`|=+")
-_PUNCT_RE = re.compile("[" + re.escape(PUNCTUATION) + "]+")
-_CJK_RE = re.compile(r"([\u4e00-\u9fff])")
 _EN_RE = re.compile(r"[a-zA-Z.\-']+")
 _DIGIT_RE = re.compile(r"[0-9]+")
 
@@ -39,10 +39,10 @@ def text_to_tokens(text: str, number_norm: bool = False) -> List[str]:
     if number_norm:
         text = normalize_numbers(text)
     text = text.replace("<unk>", "")
-    text = _PUNCT_RE.sub(" ", text)
+    text = PUNCTUATION_RE.sub(" ", text)
     tokens: List[str] = []
-    for part in _CJK_RE.split(text.strip().upper()):
-        if _CJK_RE.fullmatch(part):
+    for part in CJK_CHAR.split(text.strip().upper()):
+        if CJK_CHAR.fullmatch(part):
             tokens.append(part)
         else:
             tokens.extend(part.split())
@@ -97,6 +97,7 @@ class ScoreSummary:
     sentences: int = 0
     sentence_errors: int = 0
     missing_hyps: int = 0
+    empty_refs: int = 0
     en_words: int = 0
     en_correct: int = 0
     digit_words: int = 0
@@ -124,6 +125,7 @@ class ScoreSummary:
         self.sentences += 1
         self.sentence_errors += int(u.errors > 0)
         self.missing_hyps += int(u.missing_hyp)
+        self.empty_refs += int(not u.ref)
         for op, r, _ in u.alignment:
             if r and _EN_RE.match(r):
                 self.en_words += 1
@@ -148,6 +150,9 @@ class ScoreSummary:
                  f"Digit #word={self.digit_words}, #correct={self.digit_correct}"]
         if self.missing_hyps:
             lines.append(f"{self.missing_hyps} utterances had no hypothesis (scored as deletions)")
+        if self.empty_refs:
+            lines.append(f"{self.empty_refs} utterances have an empty reference (their "
+                         "hypothesis tokens count as insertions)")
         for name, g in sorted(self.groups.items()):
             lines.append(f"  [{name}] CER {g.error_rate:.2f}% [ {g.errors} / {g.n} ] "
                          f"({g.sentences} utterances)")
@@ -170,10 +175,13 @@ def score(refs: Mapping[str, str], hyps: Mapping[str, str], number_norm: bool = 
     if extra:
         logger.warning("%d hypotheses have no reference and are ignored (e.g. %s)",
                        len(extra), extra[0])
+    empty = []
     for uttid, ref_text in refs.items():
         if uttid not in hyps and skip_missing:
             continue
         ref = text_to_tokens(ref_text, number_norm)
+        if not ref:
+            empty.append(uttid)
         hyp = text_to_tokens(hyps.get(uttid, ""), number_norm)
         c, s, d, i, ops = align(ref, hyp)
         u = UttScore(uttid, ref, hyp, c, s, d, i, ops, missing_hyp=uttid not in hyps)
@@ -181,6 +189,10 @@ def score(refs: Mapping[str, str], hyps: Mapping[str, str], number_norm: bool = 
         summary.add(u)
         if groups is not None and uttid in groups:
             summary.groups.setdefault(groups[uttid], ScoreSummary()).add(u)
+    if empty:
+        logger.warning("%d references are empty after normalisation (nothing but punctuation "
+                       "or <unk>; e.g. %s): every hypothesis token of theirs counts as an "
+                       "insertion. Fix or drop them in the test set's text.", len(empty), empty[0])
     return summary, utts
 
 

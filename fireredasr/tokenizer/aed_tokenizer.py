@@ -34,7 +34,12 @@ class ChineseCharEnglishSpmTokenizer:
         if spm_model:
             if not os.path.isfile(spm_model):
                 raise FileNotFoundError(f"sentencepiece model not found: {spm_model}")
-            sp = spm.SentencePieceProcessor(model_file=spm_model)
+            try:
+                sp = spm.SentencePieceProcessor(model_file=spm_model)
+            except (OSError, RuntimeError) as e:
+                raise ValueError(f"cannot read the sentencepiece model {spm_model}: "
+                                 f"{str(e).strip() or type(e).__name__} (corrupt or not a "
+                                 "sentencepiece file?)") from e
         return cls(TokenDict.from_file(dict_path), sp)
 
     def tokenize(self, text: str, replace_punc: bool = True) -> Tuple[List[str], List[int]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections import Counter
 from typing import Iterable, List, Tuple
@@ -69,13 +70,22 @@ def build_tokenizer(texts: Iterable[str], out_dir: str, bpe_vocab_size: int = 10
     if rare:
         logger.warning("%d characters seen fewer than %d times are left to <unk>",
                        rare, char_min_count)
-    sp = train_bpe(spans, os.path.join(out_dir, bpe_name), bpe_vocab_size)
-    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())
-              if not (sp.is_unknown(i) or sp.is_control(i))]
-    seen = set(SPECIAL_TOKENS) | set(kept)
-    pieces = [p for p in pieces if p not in seen]
-    d = TokenDict(list(SPECIAL_TOKENS) + kept + pieces)
-    d.write(os.path.join(out_dir, "dict.txt"))
+    # Everything is written into a scratch folder and moved into place at the end, dict.txt
+    # last: an interrupted build never leaves outputs that look complete.
+    scratch = tempfile.mkdtemp(prefix=".build_tokenizer.", dir=out_dir)
+    try:
+        sp = train_bpe(spans, os.path.join(scratch, bpe_name), bpe_vocab_size)
+        pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())
+                  if not (sp.is_unknown(i) or sp.is_control(i))]
+        seen = set(SPECIAL_TOKENS) | set(kept)
+        pieces = [p for p in pieces if p not in seen]
+        d = TokenDict(list(SPECIAL_TOKENS) + kept + pieces)
+        d.write(os.path.join(scratch, "dict.txt"))
+        for name in (bpe_name + ".vocab", bpe_name + ".model", "dict.txt"):
+            if os.path.exists(os.path.join(scratch, name)):
+                os.replace(os.path.join(scratch, name), os.path.join(out_dir, name))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     logger.info("dict.txt: %d tokens (%d Chinese characters, %d BPE pieces)",
                 len(d), len(kept), len(pieces))
     return d

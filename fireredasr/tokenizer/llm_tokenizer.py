@@ -7,20 +7,24 @@ from typing import List, Sequence, Tuple
 
 import torch
 
+from fireredasr.tokenizer.text_norm import CJK_CHAR
+
 SPEECH_TOKEN = "<speech>"
 PROMPT = "请转写音频为文字"
 IGNORE_ID = -100  # Hugging Face's ignore index for labels
 PAD_TOKEN, BOS_TOKEN, EOS_TOKEN = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 
 _PUNCT = re.compile(r"[，。？！,.!?《》（）·“”、\\/]")
-_CJK = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff])")
 
 
 def build_llm_tokenizer(llm_dir: str):
     """The LLM folder's tokenizer plus the special ``<speech>`` token, right padding."""
     from transformers import AddedToken, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(llm_dir)
+    try:
+        tok = AutoTokenizer.from_pretrained(llm_dir)
+    except (OSError, ValueError, TypeError) as e:
+        raise ValueError(f"cannot load the tokenizer of {llm_dir}: {e}") from e
     tok.padding_side = "right"
     tok.add_tokens([AddedToken(SPEECH_TOKEN, special=True, normalized=False)],
                    special_tokens=True)
@@ -37,7 +41,7 @@ def clean_text(text: str) -> str:
     characters (kept between English words), lower-case."""
     text = _PUNCT.sub("", text)
     text = re.sub(r"\s+", " ", text)
-    parts = [p for p in _CJK.split(text.strip()) if p.strip()]
+    parts = [p for p in CJK_CHAR.split(text.strip()) if p.strip()]
     return "".join(parts).strip().lower()
 
 

@@ -1,18 +1,41 @@
-"""Text normalisation shared by the AED tokenizer and the tokenizer-building stage.
+"""Text rules shared by the training-text normaliser, the tokenizers and the scorer.
+
+One definition of "a Chinese character" (:data:`CJK_CHAR`) and one punctuation set
+(:data:`PUNCTUATION`, the released scorer's) serve every part of the toolkit, so that what
+the normaliser keeps, what the tokenizer splits and what the scorer counts agree.
 
 The released tokenizer upper-cases, turns the sentence punctuation ``，。？！,.?!`` into
-spaces, and then treats every CJK ideograph as its own token. Training-text preparation
-applies the same rules (plus full-width to half-width folding) so that targets and
-dictionary agree.
+spaces, and then treats every Chinese character as its own token. Training-text preparation
+(:func:`normalize_transcript`) goes further, as the scorer does: every punctuation mark and
+bracket becomes a space, full-width forms are folded to ASCII and compatibility ideographs
+to their unified forms.
 """
 from __future__ import annotations
 
 import re
-from typing import List
+import unicodedata
+from collections import Counter
+from typing import List, Optional
 
-# Ideographs the released tokenizer treats as single tokens (CJK Extension A + Unified).
-CJK_CHAR = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff])")
+# Chinese characters: CJK Unified Ideographs with Extensions A-I, and the compatibility
+# ideographs (their own block and its supplement).
+CJK_RANGES = ("\u3400-\u4dbf"                # Extension A
+              "\u4e00-\u9fff"                # Unified Ideographs
+              "\uf900-\ufaff"                # Compatibility Ideographs
+              "\U00020000-\U0002fa1f"        # Extensions B-F, I; Compatibility Supplement
+              "\U00030000-\U000323af")       # Extensions G, H
+CJK_CHAR = re.compile(f"([{CJK_RANGES}])")
+_COMPAT_IDEOGRAPH = re.compile("[\uf900-\ufaff\U0002f800-\U0002fa1f]")
+
 TOKENIZER_PUNCTUATION = re.compile(r"[，。？！,.?!]")
+# The released scorer's (wer.py) punctuation set, character by character; the training
+# normaliser removes the same marks.
+PUNCTUATION = ("，。？！,.?!＂＃＄％＆＇（）＊＋－／：；＜＝＞＠［＼］＾＿｀｛｜｝～｟｠｢｣､　、〃〈〉《》"
+               "「」『』【】〔〕〖〗〘〙〚〛〜〝〞〟〰〾〿–—‘’‛“”„‟…‧﹏﹑﹔·｡\":()[]{}/;`|=+")
+PUNCTUATION_RE = re.compile("[" + re.escape(PUNCTUATION) + "]+")
+# An ASCII apostrophe stays inside or at the end of an English word (IT'S, STUDENTS'); as a
+# quote mark around Chinese text ('关停并转') it is punctuation.
+_QUOTE_APOSTROPHE = re.compile(r"(?<![A-Za-z])'|'(?![A-Za-z\s]|$)")
 
 
 def fullwidth_to_halfwidth(text: str) -> str:
@@ -35,25 +58,38 @@ def replace_punctuation(text: str) -> str:
 
 
 def split_cjk(text: str) -> List[str]:
-    """Split into single CJK characters and the non-empty, stripped spans between them."""
+    """Split into single Chinese characters and the non-empty, stripped spans between them."""
     parts = CJK_CHAR.split(text.strip())
     return [p.strip() for p in parts if p.strip()]
 
 
 def is_cjk(token: str) -> bool:
+    """True for a single Chinese character (the shared definition, :data:`CJK_RANGES`)."""
     return CJK_CHAR.fullmatch(token) is not None
 
 
-def normalize_transcript(text: str) -> str:
-    """Training-target normalisation: full-width folding, punctuation, upper-case,
-    collapsed spaces, and no spaces between CJK characters (AISHELL's word segmentation)."""
+def normalize_transcript(text: str, changes: Optional[Counter] = None) -> str:
+    """Training-target normalisation: full-width folding, compatibility ideographs to their
+    unified forms, punctuation and brackets to spaces, upper-case, collapsed spaces, and no
+    spaces between Chinese characters (AISHELL's word segmentation).
+
+    ``changes`` counts what was rewritten beyond case and spacing ("punctuation removed",
+    "compatibility ideograph unified"), for the preparation reports.
+    """
     text = fullwidth_to_halfwidth(text)
-    text = replace_punctuation(text).upper()
+    if _COMPAT_IDEOGRAPH.search(text):
+        text = _COMPAT_IDEOGRAPH.sub(lambda m: unicodedata.normalize("NFC", m.group()), text)
+        if changes is not None:
+            changes["compatibility ideograph unified"] += 1
+    cleaned = _QUOTE_APOSTROPHE.sub(" ", PUNCTUATION_RE.sub(" ", text))
+    if changes is not None and cleaned != text:
+        changes["punctuation removed"] += 1
+    text = cleaned.upper()
     return " ".join(" ".join(p.split()) for p in _join_cjk(split_cjk(text)))
 
 
 def _join_cjk(parts: List[str]) -> List[str]:
-    """Glue consecutive CJK parts so only English spans stay space-separated."""
+    """Glue consecutive Chinese parts so only English spans stay space-separated."""
     out: List[str] = []
     for p in parts:
         if out and is_cjk(p[0]) and is_cjk(out[-1][-1]):

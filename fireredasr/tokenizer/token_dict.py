@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from typing import Dict, Iterable, List
 
+from fireredasr.data.text_lines import iter_lines
+
 
 class TokenDict:
     """Bidirectional token <-> id map read from a released-format ``dict.txt``."""
@@ -25,14 +27,13 @@ class TokenDict:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"token dictionary not found: {path}")
         pairs = []
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                parts = line.split()
-                if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
-                    raise ValueError(f"{path}:{lineno}: expected 'token id', got {line.rstrip()!r}")
-                pairs.append((int(parts[1]), parts[0]))
+        for lineno, line in iter_lines(path):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
+                raise ValueError(f"{path}:{lineno}: expected 'token id', got {line.rstrip()!r}")
+            pairs.append((int(parts[1]), parts[0]))
         pairs.sort()
         ids = [i for i, _ in pairs]
         if ids != list(range(len(ids))):

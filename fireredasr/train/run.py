@@ -40,10 +40,11 @@ def run_or_exit(train, cfg: DictConfig) -> None:
     """Run a training function; set-up problems (missing data, a bad config value, an
     unfitting checkpoint) end the job with a message instead of a traceback."""
     from fireredasr.models.checkpoint import CheckpointError
+    from fireredasr.train.trainer import TrainingDataError
 
     try:
         train(cfg)
-    except (FileNotFoundError, ValueError, CheckpointError) as e:
+    except (FileNotFoundError, ValueError, CheckpointError, TrainingDataError) as e:
         logger.error("%s", e)
         sys.exit(1)
 

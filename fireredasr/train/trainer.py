@@ -24,6 +24,10 @@ from fireredasr.train.schedulers import build_lr_lambda
 
 logger = logging.getLogger(__name__)
 
+class TrainingDataError(RuntimeError):
+    """The data yields nothing to train on (every utterance unreadable, every batch bad)."""
+
+
 LossFn = Callable[[torch.nn.Module, Dict[str, Any]], Tuple[torch.Tensor, Dict[str, float]]]
 
 
@@ -105,6 +109,7 @@ class Trainer:
         self.skipped_utts = 0
         self.last_valid_loss: Optional[float] = None
         self.last_saved_step: Optional[int] = None
+        self._grad_norm: Optional[float] = None  # see _own_grad_norm
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -191,19 +196,25 @@ class Trainer:
         self.engine.train()
         window = {"loss": 0.0, "tokens": 0.0, "correct": 0.0, "frames": 0.0, "n": 0}
         t_window = time.perf_counter()
+        trained_since_start = 0
         while self.epoch < tcfg.max_epochs:
             if tcfg.max_steps and self.step >= tcfg.max_steps:
                 break
             loader, n_batches = self._loader(self.train_infos, self.epoch, True,
                                              self.batch_in_epoch)
             bar = self._progress(n_batches, self.batch_in_epoch)
+            epoch = {"trained": 0, "skipped_batches": 0, "utts": 0, "skipped_utts": 0}
+            last_reason = ""
             for batch in loader:
                 self.batch_in_epoch += 1
                 if bar:
                     bar.update(1)
                 for utt, why in batch["skipped"]:
                     logger.warning("skipping utterance %s: %s", utt, why)
+                    last_reason = f"{utt}: {why}"
                 self.skipped_utts += len(batch["skipped"])
+                epoch["utts"] += len(batch["utts"]) + len(batch["skipped"])
+                epoch["skipped_utts"] += len(batch["skipped"])
                 self._seed_step()
                 ok, loss, stats = True, None, {}
                 if batch["utts"]:
@@ -213,12 +224,24 @@ class Trainer:
                 (bad,) = self._all_sum([0.0 if ok and batch["utts"] else 1.0])
                 if bad > 0:
                     self.skipped_batches += 1
+                    epoch["skipped_batches"] += 1
                     logger.warning("step %d: batch %d skipped on %d rank(s) (%s)", self.step,
                                    batch["index"], int(bad),
                                    "non-finite loss" if batch["utts"] else "no readable utterance")
+                    if not trained_since_start and epoch["skipped_batches"] >= \
+                            tcfg.max_skipped_batches_at_start > 0:
+                        raise TrainingDataError(
+                            f"the first {epoch['skipped_batches']} batches held nothing to "
+                            f"train on (last problem: {last_reason or 'non-finite loss'}); "
+                            "check the training data (utils/validate_data_dir.sh) and "
+                            "trainer.precision")
                     continue
+                epoch["trained"] += 1
+                trained_since_start += 1
                 boundary = self.engine.is_gradient_accumulation_boundary()
                 self.engine.backward(loss)
+                if boundary and (self.step + 1) % tcfg.log_every == 0:
+                    self._grad_norm = self._own_grad_norm()
                 self.engine.step()
                 window["loss"] += float(loss) * stats["tokens"]
                 window["tokens"] += stats["tokens"]
@@ -241,6 +264,7 @@ class Trainer:
                     break
             if bar:
                 bar.close()
+            self._check_epoch(epoch, last_reason)
             if tcfg.max_steps and self.step >= tcfg.max_steps:
                 break
             self.epoch += 1
@@ -257,6 +281,34 @@ class Trainer:
         if self.writer:
             self.writer.close()
 
+    def _own_grad_norm(self) -> Optional[float]:
+        """The gradient norm before clipping, for engines that do not report one (ZeRO
+        stage 0 in fp32 clips with torch and drops the norm). Gradients are already reduced
+        across processes at the accumulation boundary, so the local norm is the global one."""
+        e = self.engine
+        if e.zero_optimization_stage() > 0 or e.bfloat16_enabled() or e.fp16_enabled():
+            return None
+        grads = [p.grad.detach().float() for p in e.module.parameters() if p.grad is not None]
+        if not grads:
+            return None
+        return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g)
+                                                           for g in grads])))
+
+    def _check_epoch(self, epoch: Dict[str, int], last_reason: str) -> None:
+        """Stop when an epoch trained on nothing; warn when many utterances were unusable."""
+        utts, skipped = self._all_sum([epoch["utts"], epoch["skipped_utts"]])
+        if epoch["trained"] == 0 and epoch["skipped_batches"] > 0:
+            raise TrainingDataError(
+                f"epoch {self.epoch}: all {epoch['skipped_batches']} batches were skipped "
+                f"({int(skipped)} of {int(utts)} utterances unreadable; last problem: "
+                f"{last_reason or 'non-finite loss'}); nothing was trained")
+        limit = float(self.cfg.trainer.warn_skipped_fraction)
+        if utts and skipped / utts > limit:
+            logger.warning("epoch %d: %d of %d utterances (%.1f%%, above trainer."
+                           "warn_skipped_fraction=%.1f%%) could not be read and were left out; "
+                           "last problem: %s", self.epoch, skipped, utts,
+                           100 * skipped / utts, 100 * limit, last_reason)
+
     def _log(self, w: Dict[str, float], seconds: float) -> None:
         loss_sum, tokens, correct, frames = self._all_sum(
             [w["loss"], w["tokens"], w["correct"], w["frames"]])
@@ -264,6 +316,8 @@ class Trainer:
         acc = correct / max(tokens, 1)
         lr = self.scheduler.get_last_lr()[0]
         gnorm = self.engine.get_global_grad_norm()
+        if gnorm is None:
+            gnorm = self._grad_norm
         gnorm = float(gnorm) if gnorm is not None else float("nan")
         audio_per_s = frames / 100.0 / max(seconds, 1e-9)
         logger.info("epoch %d step %d: loss %.4f acc %.4f lr %.3e grad_norm %.3f "

@@ -18,6 +18,7 @@ corpus_dir=
 train_subset=L             # S | M | L
 feat_mode=on_the_fly
 cmvn_num_utts=50000
+check_files=true           # false: stage 0 does not check that every opus file exists (slow storage)
 valid_set=dev   # validation set for training (stage 3)
 score_names="test_net:ws_net test_meeting:ws_meeting"   # stage 5: <set>:<results-table column>
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
@@ -28,8 +29,10 @@ test_sets="dev test_net test_meeting"
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   [ -n "$corpus_dir" ] || { echo "$0: give --corpus_dir (the folder with WenetSpeech.json)" >&2; exit 1; }
   log 0 "data dirs from $corpus_dir/WenetSpeech.json"
+  no_check=()
+  [ "$check_files" = true ] || no_check=(--no_check_files)
   "$py" "$FIREREDASR_ROOT/local/prepare_wenetspeech.py" --corpus_dir "$corpus_dir" \
-    --out_dir "$data" --train_subset "$train_subset"
+    --out_dir "$data" --train_subset "$train_subset" "${no_check[@]}"
 fi
 
 . "$recipe_dir/../asr_stages.sh"

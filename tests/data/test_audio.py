@@ -68,3 +68,25 @@ def test_missing_and_corrupt_files_name_the_file(tmp_path):
 def test_failing_pipe_reports_the_command():
     with pytest.raises(AudioError, match="exit 3"):
         load_audio("sh -c 'exit 3' |")
+
+
+def test_missing_file_says_not_found(tmp_path):
+    from fireredasr.data.audio import AudioMissingError
+
+    with pytest.raises(AudioMissingError, match="audio file not found: .*nope.wav"):
+        load_audio(str(tmp_path / "nope.wav"))
+
+
+def test_wav_cut_short_with_intact_header_is_warned(tmp_path, real_wavs, caplog):
+    data = open(real_wavs["IT0011W0001"], "rb").read()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])  # the header still declares the full length
+    with caplog.at_level(logging.WARNING):
+        samples, _ = load_audio(str(cut))
+    assert "truncated" in caplog.text and "cut.wav" in caplog.text
+    assert 0 < samples.size < load_audio(real_wavs["IT0011W0001"])[0].size
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        load_audio(f"cat {cut} |")  # the same check on piped audio
+        load_audio(real_wavs["IT0011W0001"])  # an intact file: no warning
+    assert caplog.text.count("truncated") == 1

@@ -129,3 +129,40 @@ def test_parse_options(tmp_path):
     assert out.strip() == "3|5|a=1 b=2|rest"
     bad = subprocess.run(["bash", str(script), "--nope", "1"], capture_output=True, text=True)
     assert bad.returncode == 1 and "unknown option --nope" in bad.stderr
+
+
+def test_validate_and_stage_1_see_missing_and_truncated_arks(tmp_path, caplog):
+    """A killed feature job leaves arks shorter than feats.scp says; a deleted one leaves
+    none. validate names them, stage 1 recomputes instead of skipping, and CMVN names the
+    file instead of failing inside numpy."""
+    import logging
+    import os
+
+    from fireredasr.data.feature_extraction import (compute_cmvn_stats, compute_fbank_dir,
+                                                    features_complete)
+
+    path = make_dir(tmp_path, n=4)
+    compute_fbank_dir(path, nj=2)
+    assert kd.validate(path) == [] and features_complete(path)
+    arks = sorted((tmp_path / "d" / "fbank").glob("*.ark"))
+    size = arks[-1].stat().st_size
+    with open(arks[-1], "r+b") as f:
+        f.truncate(size - 100)
+    problems = kd.validate(path)
+    assert len(problems) == 1 and "truncated" in problems[0] and str(arks[-1]) in problems[0]
+    with pytest.raises(RuntimeError, match="truncated"):
+        compute_cmvn_stats(path)
+    os.remove(arks[0])
+    assert any("missing" in p and str(arks[0]) in p for p in kd.validate(path))
+    with caplog.at_level(logging.WARNING):
+        assert not features_complete(path)
+    assert "computing the features again" in caplog.text
+    compute_fbank_dir(path, nj=2)
+    assert kd.validate(path) == [] and features_complete(path)
+    proc = subprocess.run(["bash", str(REPO / "utils" / "validate_data_dir.sh"), path],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0
+    arks[0].unlink()
+    proc = subprocess.run(["bash", str(REPO / "utils" / "validate_data_dir.sh"), path],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "missing" in proc.stderr

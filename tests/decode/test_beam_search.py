@@ -61,3 +61,19 @@ def test_bad_config_is_refused():
         BeamSearchConfig(beam_size=2, nbest=3)
     with pytest.raises(ValueError, match="eos_penalty"):
         BeamSearchConfig(eos_penalty=1.5)
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_each_utterance_keeps_its_own_length_limit(beam):
+    # decode_max_len 0: an utterance's limit is its own encoder length, not the batch's
+    # padded length, so a short utterance next to a long one decodes as it does alone.
+    model = tiny_aed(seed=2, odim=30, eos_id=29)  # eos rarely wins: searches run to the limit
+    enc, mask = _encode(model, [400, 13, 41])
+    cfg = BeamSearchConfig(beam_size=beam, softmax_smoothing=1.25, length_penalty=0.6)
+    batch = batch_beam_search(model.decoder, enc, mask, cfg)
+    assert _as_lists(batch) == _as_lists(uncached_batch_beam_search(model.decoder, enc, mask, cfg))
+    for i in range(3):
+        n = int(mask[i].sum())
+        single = batch_beam_search(model.decoder, enc[i:i + 1, :n], mask[i:i + 1, :n], cfg)
+        assert _as_lists(single) == _as_lists(batch[i:i + 1]), i
+        assert len(batch[i][0]["yseq"]) <= n

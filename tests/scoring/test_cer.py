@@ -100,3 +100,34 @@ def test_number_normalisation():
     assert text_to_tokens("我有2个", number_norm=True) == ["我", "有", "二", "个"]
     summary, _ = score({"a": "我有两个"}, {"a": "我有2个"}, number_norm=True)
     assert summary.errors == 1  # 二 vs 两: cn2an writes 二
+
+
+def test_bom_in_hyp_file_does_not_lose_the_first_utterance(tmp_path, capsys):
+    from fireredasr.bin.score import main
+
+    ref, hyp = tmp_path / "text", tmp_path / "hyp"
+    ref.write_text("u1 你好世界\nu2 今天天气\n", encoding="utf-8")
+    hyp.write_bytes("\ufeffu1 你好世界\nu2 今天天气\n".encode("utf-8"))
+    assert main(["--ref", str(ref), "--hyp", str(hyp), "--out", str(tmp_path / "new" / "wer")]) == 0
+    res = json.load(open(tmp_path / "new" / "wer.json"))  # --out's folder was created
+    assert res["error_rate"] == 0.0 and res["missing_hyps"] == 0
+
+
+def test_empty_reference_is_warned_and_counted(caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        summary, _ = score({"u1": "你好", "u2": "，。"}, {"u1": "你好", "u2": "多出来的字"})
+    assert summary.empty_refs == 1 and summary.ins == 5
+    assert "1 references are empty after normalisation" in caplog.text
+    assert "empty reference" in summary.format()
+
+
+def test_non_utf8_hyp_is_named(tmp_path, caplog):
+    from fireredasr.bin.score import main
+
+    ref, hyp = tmp_path / "text", tmp_path / "hyp"
+    ref.write_text("u1 你好\n", encoding="utf-8")
+    hyp.write_bytes("u1 你好\n".encode("gbk"))
+    assert main(["--ref", str(ref), "--hyp", str(hyp)]) == 1
+    assert f"{hyp}:1: not valid UTF-8" in caplog.text
