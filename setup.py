@@ -19,6 +19,10 @@ INSTALL_REQUIRES = [
     "jiwer==4.0.0",
     "cn2an==0.5.24",
     "matplotlib==3.10.9",
+    # recipes/mini: espeak-ng (library + data in the wheel), pinyin readings, jieba's word list
+    "espeakng-loader==0.2.4",
+    "pypinyin==0.55.0",
+    "jieba==0.42.1",
 ]
 
 setup(

@@ -3,7 +3,9 @@
 # cmvn_num_utts bpe_vocab_size char_min_count speed_perturb valid_set train_overrides
 # average_num average_mode aed_model_dir llm_base_dir llm_train_overrides llm_model_dir
 # model_name decode_overrides score_names ("<set>:<results column> ..."), and $py and log() from
-# utils/common.sh.
+# utils/common.sh. A recipe may define prepare_llm_base() to make $llm_base_dir at stage 6.
+
+stage_times_file=$exp/stage_times.tsv   # each stage's wall time, appended by log()
 
 if [ "$speed_perturb" = true ]; then
   if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ] && [ ! -f "$data/${train_set}_sp/wav.scp" ]; then
@@ -42,39 +44,6 @@ launch_training() {  # <python module> <Hydra overrides...>: --ngpu GPUs or --nj
     --nproc_per_node "$nproc" --master_port "$master_port" -m "$@"
 }
 
-if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  log 3 "training the AED ($ngpu GPUs / $nj CPU processes) into $exp/aed"
-  # shellcheck disable=SC2086
-  launch_training fireredasr.bin.train_aed exp_dir="$exp/aed" data.train_dir="$data/$train_set" \
-    data.valid_dir="$data/$valid_set" data.lang_dir="$data/lang" \
-    data.cmvn="$data/$train_set/cmvn.ark" $train_overrides
-fi
-
-if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  log 4 "averaging the last $average_num checkpoints ($average_mode) into $exp/aed/model"
-  "$py" -m fireredasr.bin.export_aed --exp_dir "$exp/aed" --num "$average_num" \
-    --mode "$average_mode"
-fi
-
-if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  log 6 "checking the base LLM folder $llm_base_dir"
-  if [ -z "$llm_base_dir" ] || [ ! -f "$llm_base_dir/config.json" ]; then
-    echo "$0: give --llm_base_dir, a local Hugging Face folder of the LLM (Qwen2-7B-Instruct)" >&2
-    exit 1
-  fi
-fi
-
-if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
-  log 7 "training the Encoder-Adapter-LLM with LoRA into $exp/llm"
-  # shellcheck disable=SC2086
-  launch_training fireredasr.bin.train_llm exp_dir="$exp/llm" data.train_dir="$data/$train_set" \
-    data.valid_dir="$data/$valid_set" data.cmvn="$data/$train_set/cmvn.ark" \
-    model.encoder_init="${aed_model_dir:-$exp/aed/model}" model.llm_dir="$llm_base_dir" \
-    $llm_train_overrides
-  "$py" -m fireredasr.bin.export_llm --exp_dir "$exp/llm" --num "$average_num" \
-    --mode "$average_mode"
-fi
-
 # Stages 5 (AED) and 8 (LLM): decode every prepared test set with a model folder and score it.
 decode_and_score() {  # <stage> <asr_type> <model folder>
   local st=$1 asr_type=$2 model_dir=$3 name=$model_name pair set_name column
@@ -95,8 +64,43 @@ decode_and_score() {  # <stage> <asr_type> <model folder>
   done
 }
 
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  log 3 "training the AED ($ngpu GPUs / $nj CPU processes) into $exp/aed"
+  # shellcheck disable=SC2086
+  launch_training fireredasr.bin.train_aed exp_dir="$exp/aed" data.train_dir="$data/$train_set" \
+    data.valid_dir="$data/$valid_set" data.lang_dir="$data/lang" \
+    data.cmvn="$data/$train_set/cmvn.ark" $train_overrides
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  log 4 "averaging the last $average_num checkpoints ($average_mode) into $exp/aed/model"
+  "$py" -m fireredasr.bin.export_aed --exp_dir "$exp/aed" --num "$average_num" \
+    --mode "$average_mode"
+fi
+
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   decode_and_score 5 aed "${aed_model_dir:-$exp/aed/model}"
+fi
+
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  # A recipe may make its base LLM itself (recipes/mini builds and pretrains a tiny one).
+  if declare -F prepare_llm_base > /dev/null; then prepare_llm_base; fi
+  log 6 "checking the base LLM folder $llm_base_dir"
+  if [ -z "$llm_base_dir" ] || [ ! -f "$llm_base_dir/config.json" ]; then
+    echo "$0: give --llm_base_dir, a local Hugging Face folder of the LLM (Qwen2-7B-Instruct)" >&2
+    exit 1
+  fi
+fi
+
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+  log 7 "training the Encoder-Adapter-LLM with LoRA into $exp/llm"
+  # shellcheck disable=SC2086
+  launch_training fireredasr.bin.train_llm exp_dir="$exp/llm" data.train_dir="$data/$train_set" \
+    data.valid_dir="$data/$valid_set" data.cmvn="$data/$train_set/cmvn.ark" \
+    model.encoder_init="${aed_model_dir:-$exp/aed/model}" model.llm_dir="$llm_base_dir" \
+    $llm_train_overrides
+  "$py" -m fireredasr.bin.export_llm --exp_dir "$exp/llm" --num "$average_num" \
+    --mode "$average_mode"
 fi
 
 if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
@@ -107,3 +111,5 @@ if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
   log 9 "results table of every score under $exp"
   "$py" -m fireredasr.bin.results_table "$exp" --out "$exp/RESULTS.md" --plot "$exp/results.png"
 fi
+
+stage_time_final

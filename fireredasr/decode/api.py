@@ -182,7 +182,9 @@ class FireRedAsr:
         elapsed = time.perf_counter() - start
         results = []
         if self.asr_type == "llm":
-            texts = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+            # An LLM may emit newlines or tabs; a hypothesis is one line of text.
+            texts = [" ".join(t.split()) for t in
+                     self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
             return [{"uttid": u, "text": t} for u, t in zip(uttids, texts)], elapsed
         for uttid, nbest in zip(uttids, hyps):
             texts = [self.tokenizer.detokenize([int(t) for t in h["yseq"]]) for h in nbest]

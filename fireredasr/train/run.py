@@ -63,6 +63,15 @@ def start_run(cfg: DictConfig):
     return rank, world
 
 
+def finish_run() -> None:
+    """Leave the process group together: a process that exits while another still talks to
+    it can abort in the communication library's threads ("terminate called ...")."""
+    # A single process keeps its group: Hydra multirun starts the next job in it.
+    if torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 def load_data(cfg: DictConfig, tokenize, unk_id: int):
     """(frontend, train utterances, valid utterances) from the ``data`` config."""
     from fireredasr.data.cmvn import GlobalCMVN
@@ -89,6 +98,7 @@ def run_aed_training(cfg: DictConfig) -> None:
     trainer = Trainer(cfg, model, aed_task.compute_loss(cfg.trainer.label_smoothing), train,
                       valid, frontend, aed_task.special_ids(tokenizer), rank, world)
     trainer.fit()
+    finish_run()
 
 
 def run_llm_training(cfg: DictConfig) -> None:
@@ -106,3 +116,4 @@ def run_llm_training(cfg: DictConfig) -> None:
     trainer = Trainer(cfg, model, llm_task.compute_loss(tokenizer), train, valid, frontend,
                       (pad, pad, pad), rank, world, exclude_frozen=True)
     trainer.fit()
+    finish_run()

@@ -243,7 +243,7 @@ class Trainer:
                 if boundary and (self.step + 1) % tcfg.log_every == 0:
                     self._grad_norm = self._own_grad_norm()
                 self.engine.step()
-                window["loss"] += float(loss) * stats["tokens"]
+                window["loss"] += float(loss.detach()) * stats["tokens"]
                 window["tokens"] += stats["tokens"]
                 window["correct"] += stats["correct"]
                 window["frames"] += stats["frames"]

@@ -1,0 +1,1 @@
+"""Synthetic Mandarin speech for the mini recipe: sentences, pinyin, espeak-ng synthesis."""

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""The base LLM of recipes/mini: a byte-level BPE tokenizer with the Qwen2 chat tokens and a
+tiny Qwen2 pretrained on the training transcripts, saved as a Hugging Face folder.
+
+    local/make_tiny_llm.py --text data/train/text --valid_text data/dev/text \\
+        --out_dir exp/llm_base [--steps 1500] [--tiny]
+"""
+import argparse
+import logging
+import os
+import sys
+
+import torch
+
+from fireredasr.cli_utils import setup_logging
+from fireredasr.data.kaldi_dir import iter_text_lines
+from fireredasr.synthetic.tiny_llm import TinyLlmConfig, build_tiny_llm
+
+logger = logging.getLogger("make_tiny_llm")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--text", required=True, help="Kaldi text of the training set")
+    p.add_argument("--valid_text", help="Kaldi text for the perplexity check")
+    p.add_argument("--out_dir", required=True)
+    p.add_argument("--steps", type=int, default=TinyLlmConfig.steps)
+    p.add_argument("--tiny", action="store_true", help="a toy-sized model (CI)")
+    args = p.parse_args()
+    setup_logging()
+    for path in (args.text, args.valid_text):
+        if path and not os.path.isfile(path):
+            logger.error("text not found: %s", path)
+            return 1
+    try:
+        texts = [t for _, t in iter_text_lines(args.text) if t.strip()]
+        valid = [t for _, t in iter_text_lines(args.valid_text)] if args.valid_text else []
+    except ValueError as e:
+        logger.error("%s", e)
+        return 1
+    if not texts:
+        logger.error("%s holds no transcript", args.text)
+        return 1
+    cfg = TinyLlmConfig(steps=args.steps)
+    if args.tiny:
+        cfg = TinyLlmConfig(vocab_size=600, hidden_size=64, num_layers=2, num_heads=2,
+                            num_kv_heads=1, intermediate_size=128, steps=args.steps, batch_size=8)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    tmp = args.out_dir.rstrip("/") + ".tmp"  # the folder appears only when complete
+    build_tiny_llm(texts, valid, tmp, cfg)
+    if os.path.exists(args.out_dir):
+        import shutil
+
+        shutil.rmtree(args.out_dir)
+    os.replace(tmp, args.out_dir)
+    logger.info("wrote %s", args.out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

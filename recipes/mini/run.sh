@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Mini recipe: a synthetic Mandarin corpus (espeak-ng voices reading sentences built from
+# jieba's dictionary), every stage on a 2-core laptop CPU, no download and no GPU.
+#   bash recipes/mini/run.sh [--tiny true] [--stage N] [--stop_stage M]
+#   0  synthesise data/{train,dev,test} (16 kHz wavs + Kaldi data dirs)
+#   1  fbank features and global CMVN          2  dict.txt and English BPE
+#   3  train the AED (DeepSpeed on CPU)        4  average + export the released AED layout
+#   5  decode the test set with the AED and score
+#   6  build the base LLM: a byte-level BPE tokenizer with the Qwen2 chat tokens and a tiny
+#      Qwen2 pretrained on the training transcripts (unless --llm_base_dir is given)
+#   7  train the Encoder-Adapter-LLM with LoRA, export the released LLM layout
+#   8  decode the test set with the LLM and score   9  results table and chart
+# --tiny true runs every stage on a few dozen utterances in a few minutes (the CI check).
+set -euo pipefail
+recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$recipe_dir/../../utils/common.sh"
+. "$recipe_dir/../asr_defaults.sh"   # the options every recipe shares
+# Options of this recipe (and changed defaults):
+stop_stage=9
+nj=2
+tiny=false                 # true: a few dozen utterances, tiny models, minutes end to end
+seed=1                     # the corpus (text, voices) is a function of this seed
+num_train=6000             # synthetic utterances per set
+num_dev=200
+num_test=300
+words_per_tag=600          # vocabulary: the most frequent N words per part of speech
+bpe_vocab_size=100         # the corpus has no English: a small BPE model suffices
+average_num=5
+llm_pretrain_steps=1500    # stage 6: language-model steps of the tiny Qwen2
+valid_set=dev
+score_names="test:mini_test"   # stage 5/8: <set>:<results-table column>
+. "$FIREREDASR_ROOT/utils/parse_options.sh"
+
+# Model and schedule sizes for 2 CPU cores; --train_overrides/--llm_train_overrides add to them.
+aed_base="model=aed_xs optim.lr=2e-3 scheduler.warmup_steps=120 trainer.max_epochs=6
+  data.max_frames_per_batch=8000 data.num_workers=1 trainer.precision=bf16
+  trainer.log_every=25 trainer.valid_every=0 trainer.save_every=0 trainer.keep_last=5"
+llm_base="model.lora_r=16 model.lora_alpha=32 optim.lr=5e-4 scheduler.warmup_steps=200
+  scheduler.total_steps=3000 trainer.max_epochs=2 data.max_frames_per_batch=12000
+  data.num_workers=1 trainer.precision=bf16 trainer.log_every=50 trainer.valid_every=0
+  trainer.save_every=0 trainer.keep_last=2"
+if [ "$tiny" = true ]; then
+  num_train=48; num_dev=8; num_test=12; words_per_tag=40; llm_pretrain_steps=30
+  average_num=2
+  aed_base="model=aed_xs model.n_layers_enc=2 model.n_layers_dec=1 model.d_model=64
+    model.n_head=2 model.kernel_size=7 optim.lr=2e-3 scheduler.warmup_steps=5
+    trainer.max_steps=8 data.max_frames_per_batch=3000 data.num_workers=0
+    trainer.log_every=2 trainer.valid_every=0 trainer.save_every=4 trainer.progress_bar=false"
+  llm_base="model.lora_r=4 model.lora_alpha=8 optim.lr=5e-4 scheduler.warmup_steps=2
+    scheduler.total_steps=10 trainer.max_steps=4 data.max_frames_per_batch=3000
+    data.num_workers=0 trainer.log_every=2 trainer.valid_every=0 trainer.save_every=2
+    trainer.progress_bar=false"
+  decode_overrides="--decode_max_len 8 $decode_overrides"
+fi
+train_overrides="$(echo $aed_base) $train_overrides"
+llm_train_overrides="$(echo $llm_base) $llm_train_overrides"
+llm_base_dir=${llm_base_dir:-$exp/llm_base}
+train_set=train
+test_sets="dev test"
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  if [ -f "$data/test/wav.scp" ] && [ -f "$data/train/utt2dur" ]; then
+    log 0 "$data complete, skipped"
+  else
+    log 0 "synthesising $num_train/$num_dev/$num_test utterances into $data (seed $seed)"
+    "$py" "$FIREREDASR_ROOT/local/make_synthetic_corpus.py" --out_dir "$data" \
+      --wav_dir "$data/wav" --num_train "$num_train" --num_dev "$num_dev" \
+      --num_test "$num_test" --words_per_tag "$words_per_tag" --seed "$seed" --nj "$nj"
+  fi
+fi
+
+prepare_llm_base() {  # stage 6 hook (recipes/asr_stages.sh): the tiny Qwen2 of this recipe
+  if [ "$llm_base_dir" != "$exp/llm_base" ]; then return 0; fi   # given by the user
+  if [ -f "$llm_base_dir/config.json" ]; then
+    log 6 "$llm_base_dir complete, skipped"
+    return 0
+  fi
+  log 6 "building a tiny Qwen2 and its tokenizer from $data/$train_set/text"
+  "$py" "$FIREREDASR_ROOT/local/make_tiny_llm.py" --text "$data/$train_set/text" \
+    --valid_text "$data/$valid_set/text" --out_dir "$llm_base_dir" \
+    --steps "$llm_pretrain_steps" $([ "$tiny" = true ] && echo --tiny)
+}
+
+. "$recipe_dir/../asr_stages.sh"
