@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from fireredasr.models.conformer_encoder import ConformerEncoder
+from fireredasr.models.ctc import CTC
 from fireredasr.models.transformer_decoder import TransformerDecoder
 
 # The fields of the released ``args`` Namespace that define the architecture.
@@ -18,13 +19,13 @@ AED_ARG_FIELDS = ("idim", "n_layers_enc", "n_layers_dec", "n_head", "d_model",
 
 class FireRedAsrAed(nn.Module):
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "FireRedAsrAed":
+    def from_args(cls, args: argparse.Namespace, ctc: bool = False) -> "FireRedAsrAed":
         missing = [f for f in AED_ARG_FIELDS if not hasattr(args, f)]
         if missing:
             raise ValueError(f"AED args lack the fields {missing}")
-        return cls(args)
+        return cls(args, ctc)
 
-    def __init__(self, args: argparse.Namespace):
+    def __init__(self, args: argparse.Namespace, ctc: bool = False):
         super().__init__()
         self.args = argparse.Namespace(**{f: getattr(args, f) for f in AED_ARG_FIELDS})
         self.sos_id, self.eos_id, self.pad_id = args.sos_id, args.eos_id, args.pad_id
@@ -35,12 +36,18 @@ class FireRedAsrAed(nn.Module):
             args.sos_id, args.eos_id, args.pad_id, args.odim,
             args.n_layers_dec, args.n_head, args.d_model,
             args.residual_dropout, args.pe_maxlen)
+        # Optional CTC head for joint CTC/attention training (FireRedASR2's ``ctc.ctc_lo``).
+        self.ctc = CTC(args.odim, args.d_model) if ctc else None
 
     def forward(self, feats: torch.Tensor, feat_lengths: torch.Tensor,
-                ys_in: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Teacher-forced logits (N, L, V) and encoder lengths, for training."""
+                ys_in: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Teacher-forced logits (N, L, V) and encoder lengths, for training; with a CTC head
+        also the CTC log-probabilities (N, T', V)."""
         enc, enc_lengths, enc_mask = self.encoder(feats, feat_lengths)
-        return self.decoder(ys_in, enc, enc_mask), enc_lengths
+        logits = self.decoder(ys_in, enc, enc_mask)
+        if self.ctc is None:
+            return logits, enc_lengths
+        return logits, enc_lengths, self.ctc.log_probs(enc)
 
     @torch.no_grad()
     def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor, beam_size: int = 1,

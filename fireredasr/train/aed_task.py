@@ -10,7 +10,9 @@ from typing import Any, Dict, Tuple
 import torch
 from omegaconf import DictConfig
 
+from fireredasr.data.processor import IGNORE_ID
 from fireredasr.models.checkpoint import CheckpointError, load_package, save_package
+from fireredasr.models.ctc import CTC
 from fireredasr.models.fireredasr_aed import FireRedAsrAed
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
 from fireredasr.train.loss import label_smoothed_ce, token_accuracy
@@ -18,6 +20,7 @@ from fireredasr.train.loss import label_smoothed_ce, token_accuracy
 logger = logging.getLogger(__name__)
 
 BPE_MODEL = "train_bpe1000.model"
+CTC_BLANK_ID = 0  # <blank>, the first entry of the released dict.txt
 
 
 def load_tokenizer(lang_dir: str) -> ChineseCharEnglishSpmTokenizer:
@@ -56,13 +59,20 @@ def init_for_training(model: FireRedAsrAed) -> None:
 
 
 def build_model(model_cfg: DictConfig, tokenizer) -> FireRedAsrAed:
-    model = FireRedAsrAed.from_args(model_args(model_cfg, tokenizer))
+    with_ctc = float(model_cfg.get("ctc_weight", 0.0)) > 0.0
+    if with_ctc and tokenizer.dict.token2id.get("<blank>") != CTC_BLANK_ID:
+        raise ValueError(f"model.ctc_weight > 0 needs <blank> at id {CTC_BLANK_ID} of dict.txt")
+    model = FireRedAsrAed.from_args(model_args(model_cfg, tokenizer), ctc=with_ctc)
     init_for_training(model)
     if model_cfg.get("init_from"):
         path = os.path.join(model_cfg.init_from, "model.pth.tar")
         package = load_package(path)
         try:
-            model.load_state_dict(package["model_state_dict"], strict=True)
+            missing, unexpected = model.load_state_dict(package["model_state_dict"], strict=False)
+            # A released v1 folder has no CTC head: only that may start from scratch.
+            missing = [k for k in missing if not k.startswith("ctc.")]
+            if missing or unexpected:
+                raise RuntimeError(f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}")
         except RuntimeError as e:
             raise CheckpointError(
                 f"model.init_from={model_cfg.init_from} does not fit the configured model "
@@ -74,18 +84,30 @@ def build_model(model_cfg: DictConfig, tokenizer) -> FireRedAsrAed:
     return model
 
 
-def compute_loss(label_smoothing: float):
-    """The loss function the trainer calls: (engine or model, batch) -> (loss, stats)."""
+def compute_loss(label_smoothing: float, ctc_weight: float = 0.0):
+    """The loss function the trainer calls: (engine or model, batch) -> (loss, stats).
+
+    With ``ctc_weight`` w > 0 the loss is (1 - w) * attention + w * CTC, both per token.
+    """
     def loss_fn(model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
         param = next(model.parameters())  # bf16/fp16 engines hold half-precision weights
         feats = batch["feats"].to(param.device, param.dtype)
         device = param.device
-        logits, _ = model(feats, batch["feat_lengths"].to(device), batch["ys_in"].to(device))
-        targets = batch["ys_out"].to(device)
+        ys_in = batch["ys_in"].to(device)
+        out = model(feats, batch["feat_lengths"].to(device), ys_in)
+        logits, targets = out[0], batch["ys_out"].to(device)
         loss, count = label_smoothed_ce(logits, targets, label_smoothing)
         correct, total = token_accuracy(logits, targets)
-        return loss, {"tokens": float(total), "correct": float(correct),
-                      "frames": float(batch["feat_lengths"].sum())}
+        stats = {"tokens": float(total), "correct": float(correct),
+                 "frames": float(batch["feat_lengths"].sum())}
+        if ctc_weight > 0.0:
+            # CTC targets: the tokens without <sos>/<eos> (ys_in after <sos>, up to its length).
+            lengths = (targets != IGNORE_ID).sum(dim=1) - 1
+            ctc = CTC.loss_sum(out[2], out[1], ys_in[:, 1:], lengths, CTC_BLANK_ID) / \
+                lengths.sum().clamp(min=1)
+            loss = (1.0 - ctc_weight) * loss + ctc_weight * ctc
+            stats["ctc_loss"] = float(ctc.detach())
+        return loss, stats
     return loss_fn
 
 
@@ -94,6 +116,12 @@ def export_model_folder(out_dir: str, args: argparse.Namespace,
     """A model folder in the released AED layout, loadable by the released inference code."""
     os.makedirs(out_dir, exist_ok=True)
     model = FireRedAsrAed.from_args(args)
+    # The released (v1) layout has no CTC head: a head trained for joint CTC/attention is
+    # left out, so the folder loads in the released inference code.
+    ctc_keys = [k for k in state_dict if k.startswith("ctc.")]
+    if ctc_keys:
+        logger.info("the CTC head (%s) is left out of the released v1 layout", ", ".join(ctc_keys))
+        state_dict = {k: v for k, v in state_dict.items() if not k.startswith("ctc.")}
     model.load_state_dict(state_dict, strict=True)  # checks the weights fit before writing
     save_package(os.path.join(out_dir, "model.pth.tar"), model.args,
                  {k: v.detach().cpu() for k, v in model.state_dict().items()})

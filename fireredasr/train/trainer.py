@@ -248,6 +248,8 @@ class Trainer:
                 window["correct"] += stats["correct"]
                 window["frames"] += stats["frames"]
                 window["n"] += 1
+                for key in set(stats) - {"tokens", "correct", "frames"}:  # e.g. ctc_loss
+                    window[key] = window.get(key, 0.0) + stats[key]
                 if not boundary:
                     continue
                 self.step += 1
@@ -310,8 +312,10 @@ class Trainer:
                            100 * skipped / utts, 100 * limit, last_reason)
 
     def _log(self, w: Dict[str, float], seconds: float) -> None:
-        loss_sum, tokens, correct, frames = self._all_sum(
-            [w["loss"], w["tokens"], w["correct"], w["frames"]])
+        extra = sorted(set(w) - {"loss", "tokens", "correct", "frames", "n"})
+        loss_sum, tokens, correct, frames, n, *extra_sums = self._all_sum(
+            [w["loss"], w["tokens"], w["correct"], w["frames"], w["n"]] + [w[k] for k in extra])
+        extras = {k: v / max(n, 1) for k, v in zip(extra, extra_sums)}  # batch means
         loss = loss_sum / max(tokens, 1)
         acc = correct / max(tokens, 1)
         lr = self.scheduler.get_last_lr()[0]
@@ -321,9 +325,10 @@ class Trainer:
         gnorm = float(gnorm) if gnorm is not None else float("nan")
         audio_per_s = frames / 100.0 / max(seconds, 1e-9)
         logger.info("epoch %d step %d: loss %.4f acc %.4f lr %.3e grad_norm %.3f "
-                    "%.1f audio-s/s", self.epoch, self.step, loss, acc, lr, gnorm, audio_per_s)
+                    "%.1f audio-s/s%s", self.epoch, self.step, loss, acc, lr, gnorm, audio_per_s,
+                    "".join(f" {k} {v:.4f}" for k, v in extras.items()))
         if self.writer:
             for name, value in (("loss", loss), ("acc", acc), ("lr", lr), ("grad_norm", gnorm),
-                                ("audio_seconds_per_second", audio_per_s)):
+                                ("audio_seconds_per_second", audio_per_s), *extras.items()):
                 if not math.isnan(value):
                     self.writer.add_scalar(f"train/{name}", value, self.step)
