@@ -25,18 +25,18 @@ num_dev=200
 num_test=300
 words_per_tag=600          # vocabulary: the most frequent N words per part of speech
 bpe_vocab_size=100         # the corpus has no English: a small BPE model suffices
-average_num=2              # checkpoints (one per epoch) averaged at stages 4 and 7
+average_num=2              # checkpoints (one per epoch) averaged at stages 4 and 7 (at most)
 llm_pretrain_steps=1500    # stage 6: language-model steps of the tiny Qwen2
 valid_set=dev
 score_names="test:mini_test"   # stage 5/8: <set>:<results-table column>
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 # Model and schedule sizes for 2 CPU cores; --train_overrides/--llm_train_overrides add to them.
-aed_base="model=aed_xs model.ctc_weight=0.3 optim.lr=1.5e-3 scheduler.warmup_steps=300
+aed_base="model=aed_xs model.ctc_weight=0.3 optim.lr=2e-3 scheduler.warmup_steps=200
   trainer.max_epochs=5 data.max_frames_per_batch=4000 data.num_workers=1 trainer.precision=bf16
   trainer.log_every=25 trainer.valid_every=0 trainer.save_every=0 trainer.keep_last=5"
-llm_base="model.lora_r=16 model.lora_alpha=32 optim.lr=5e-4 scheduler.warmup_steps=100
-  scheduler.total_steps=400 trainer.max_epochs=2 data.max_frames_per_batch=8000
+llm_base="model.lora_r=16 model.lora_alpha=32 optim.lr=5e-4 scheduler.warmup_steps=20
+  scheduler.total_steps=100 trainer.max_epochs=1 data.max_frames_per_batch=8000
   data.num_workers=1 trainer.precision=bf16 trainer.log_every=25 trainer.valid_every=0
   trainer.save_every=0 trainer.keep_last=2"
 if [ "$tiny" = true ]; then
