@@ -18,6 +18,7 @@ import os
 import random
 import sys
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 import numpy as np
@@ -52,11 +53,25 @@ def utterance_seed(seed: int, split: str, index: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}/{split}/{index}".encode()).digest()[:8], "big")
 
 
+@dataclass(frozen=True)
+class PlannedUtterance:
+    """One utterance to synthesise: what is said, how, and where it goes."""
+
+    utt: str
+    transcript: str
+    espeak_text: str     # tone-numbered pinyin (and phonemes) for espeak-ng
+    wav: str
+    seed: int            # also seeds the noise
+    voice: VoiceSettings
+    gain_db: float
+    snr_db: float        # 0: no noise
+
+
 _WORKER = {}  # per worker process: the synthesizer and the resampler, made once
 
 
-def _synth_job(items: List[Tuple[str, str, str, int]]) -> List[Tuple[str, float]]:
-    """Synthesise (utt, espeak text, wav path, seed) items; returns (utt, seconds)."""
+def _synth_job(items: List[PlannedUtterance]) -> List[Tuple[str, float]]:
+    """Synthesise planned utterances into their wavs; returns (utt, seconds)."""
     import soundfile as sf
     import torch
     import torchaudio
@@ -66,29 +81,27 @@ def _synth_job(items: List[Tuple[str, str, str, int]]) -> List[Tuple[str, float]
         _WORKER["synth"] = EspeakSynthesizer()
         _WORKER["resample"] = torchaudio.transforms.Resample(ESPEAK_SAMPLE_RATE, SAMPLE_RATE)
     out = []
-    for utt, text, path, useed in items:
-        rng = random.Random(useed)
-        voice, gain_db, snr_db = voice_for(rng)
-        raw = _WORKER["synth"].synthesize(text, voice).astype(np.float32) / 32768.0
+    for u in items:
+        raw = _WORKER["synth"].synthesize(u.espeak_text, u.voice).astype(np.float32) / 32768.0
         with torch.no_grad():
             audio = _WORKER["resample"](torch.from_numpy(raw)).numpy()
-        audio = audio * np.float32(10 ** (gain_db / 20))
-        if snr_db > 0:
-            noise = np.random.default_rng(useed).standard_normal(audio.size).astype(np.float32)
+        audio = audio * np.float32(10 ** (u.gain_db / 20))
+        if u.snr_db > 0:
+            noise = np.random.default_rng(u.seed).standard_normal(audio.size).astype(np.float32)
             power = float(np.mean(audio ** 2)) or 1e-8
-            audio = audio + noise * np.float32(np.sqrt(power / 10 ** (snr_db / 10)))
+            audio = audio + noise * np.float32(np.sqrt(power / 10 ** (u.snr_db / 10)))
         audio = np.clip(audio, -1.0, 32767 / 32768)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = path + ".tmp"
+        os.makedirs(os.path.dirname(u.wav), exist_ok=True)
+        tmp = u.wav + ".tmp"
         sf.write(tmp, (audio * 32768).astype(np.int16), SAMPLE_RATE, subtype="PCM_16",
                  format="WAV")
-        os.replace(tmp, path)
-        out.append((utt, audio.size / SAMPLE_RATE))
+        os.replace(tmp, u.wav)
+        out.append((u.utt, audio.size / SAMPLE_RATE))
     return out
 
 
-def plan_utterances(args) -> Dict[str, List[Tuple[str, str, str, int, str]]]:
-    """Per set: (utt, espeak text, wav path, seed, transcript) for every utterance."""
+def plan_utterances(args) -> Dict[str, List[PlannedUtterance]]:
+    """Every utterance of every set, its sentence and its voice drawn from the seed."""
     def readable(word: str) -> bool:
         try:
             sentence_to_espeak([word])
@@ -108,10 +121,12 @@ def plan_utterances(args) -> Dict[str, List[Tuple[str, str, str, int, str]]]:
         items = []
         for i, words in enumerate(sentences):
             useed = utterance_seed(args.seed, split, i)
-            variant = voice_for(random.Random(useed))[0].variant
-            utt = f"{variant}-{split}-{i:06d}"
-            path = os.path.join(os.path.abspath(args.wav_dir), split, f"{utt}.wav")
-            items.append((utt, sentence_to_espeak(words), path, useed, "".join(words)))
+            voice, gain_db, snr_db = voice_for(random.Random(useed))
+            utt = f"{voice.variant}-{split}-{i:06d}"
+            items.append(PlannedUtterance(
+                utt, "".join(words), sentence_to_espeak(words),
+                os.path.join(os.path.abspath(args.wav_dir), split, f"{utt}.wav"),
+                useed, voice, gain_db, snr_db))
         plan[split] = items
     return plan
 
@@ -137,7 +152,7 @@ def main() -> int:
     except (EspeakError, FileNotFoundError, ValueError) as e:
         logger.error("%s", e)
         return 1
-    todo = [(u, t, w, s) for items in plan.values() for u, t, w, s, _ in items]
+    todo = [u for items in plan.values() for u in items]
     chunks = [todo[i: i + 25] for i in range(0, len(todo), 25)]
     durations: Dict[str, float] = {}
     show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
@@ -157,17 +172,17 @@ def main() -> int:
     for split, items in plan.items():
         d = DataDir(wav=OrderedDict(), text=OrderedDict(), utt2spk=OrderedDict(),
                     utt2dur=OrderedDict())
-        for utt, _, path, _, transcript in items:
-            d.wav[utt], d.text[utt] = path, transcript
-            d.utt2spk[utt] = utt.split("-", 1)[0]
-            d.utt2dur[utt] = f"{durations[utt]:.3f}"
+        for u in items:
+            d.wav[u.utt], d.text[u.utt] = u.wav, u.transcript
+            d.utt2spk[u.utt] = u.voice.variant
+            d.utt2dur[u.utt] = f"{durations[u.utt]:.3f}"
         out = os.path.join(args.out_dir, split)
         d.save(out)
         problems = validate(out)
         if problems:
             logger.error("%s is invalid: %s", out, "; ".join(problems))
             return 1
-        hours = sum(durations[u] for u, *_ in items) / 3600
+        hours = sum(durations[u.utt] for u in items) / 3600
         logger.info("%s: %d utterances, %.2f h, %d speakers (voice variants)", out, len(items),
                     hours, len(set(d.utt2spk.values())))
     return 0

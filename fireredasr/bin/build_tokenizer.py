@@ -32,7 +32,8 @@ def main(argv=None) -> int:
     setup_logging()
     # Every input is checked before anything is written, so a typo in --check_text cannot
     # leave a dictionary behind that a recipe would take for a finished stage.
-    for path, what in [(args.text, "training text")] + [(t, "--check_text") for t in args.check_text]:
+    inputs = [(args.text, "training text")] + [(t, "--check_text") for t in args.check_text]
+    for path, what in inputs:
         if not os.path.isfile(path):
             logger.error("%s not found: %s", what, path)
             return 1

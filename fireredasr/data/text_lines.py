@@ -7,7 +7,6 @@ the file and line number instead of a bare ``UnicodeDecodeError``.
 """
 from __future__ import annotations
 
-import codecs
 from typing import Callable, Iterator, Optional, Tuple
 
 BOM = "\ufeff"
@@ -47,8 +46,3 @@ def split_key(line: str) -> Tuple[str, str]:
         return "", ""
     return parts[0], parts[1].strip() if len(parts) > 1 else ""
 
-
-def has_bom(path: str) -> bool:
-    """True when ``path`` starts with a UTF-8 byte-order mark."""
-    with open(path, "rb") as f:
-        return f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8

@@ -3,8 +3,9 @@
 Outputs in ``out_dir``: ``hyp`` (``uttid text``, sorted), ``nbest`` when nbest > 1, ``rtf``
 (decoding time over audio duration) and ``decode.json`` (the settings and a fingerprint of
 the inputs; a finished decode is skipped on re-run only while the model folder, the data dir,
-its audio files and the settings are all unchanged, and the log says what changed). An utterance that cannot be decoded is reported and
-left out of ``hyp`` (scoring then counts it as deletions); the rest are decoded.
+its audio files and the settings are all unchanged, and the log says what changed). An
+utterance that cannot be decoded is reported and left out of ``hyp`` (scoring then counts it
+as deletions); the rest are decoded.
 """
 from __future__ import annotations
 

@@ -45,7 +45,8 @@ def read_wav_scp(path: str) -> List[Tuple[str, str]]:
         entries.append((uttid, spec))
     if repeats:
         logger.warning("%s: skipped %d repeated uttids, the first line of each is kept: %s",
-                       path, len(repeats), "; ".join(repeats[:5]) + (" ..." if len(repeats) > 5 else ""))
+                       path, len(repeats),
+                       "; ".join(repeats[:5]) + (" ..." if len(repeats) > 5 else ""))
     return entries
 
 
@@ -56,7 +57,8 @@ def collect_wavs(wav_path: Optional[str] = None, wav_paths: Optional[Sequence[st
     if wav_path:
         return [(uttid_from_path(wav_path), wav_path)]
     if wav_paths:
-        return _unique_file_ids([(uttid_from_path(p), p) for p in sorted(wav_paths)], "--wav_paths")
+        return _unique_file_ids([(uttid_from_path(p), p) for p in sorted(wav_paths)],
+                                "--wav_paths")
     if wav_scp:
         return read_wav_scp(wav_scp)
     if wav_dir:

@@ -120,7 +120,8 @@ class _Espeak:
         except ImportError as e:
             raise EspeakError("the espeakng-loader package is not installed; run "
                               "utils/setup_venv.sh (it installs the pinned dependencies)") from e
-        lib_path, self.data_path = espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
+        lib_path = espeakng_loader.get_library_path()
+        self.data_path = espeakng_loader.get_data_path()
         try:
             self.lib = ctypes.CDLL(lib_path)
         except OSError as e:
@@ -142,7 +143,8 @@ class _Espeak:
         callback = _SYNTH_CALLBACK(collect)
         rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, self.data_path.encode(), 0)
         if rate != ESPEAK_SAMPLE_RATE:
-            raise EspeakError(f"espeak_Initialize failed or gave {rate} Hz (data: {self.data_path})")
+            raise EspeakError(f"espeak_Initialize failed or gave {rate} Hz "
+                              f"(data: {self.data_path})")
         self.lib.espeak_SetSynthCallback(callback)
         # Initialisation seeds espeak's generator from the clock: seed it from the settings.
         self.lib.espeak_ng_SetRandSeed(ctypes.c_long(voice.seed))

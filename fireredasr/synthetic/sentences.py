@@ -45,7 +45,8 @@ def default_word_list() -> str:
     try:
         import jieba
     except ImportError as e:
-        raise FileNotFoundError("the jieba package is not installed; run utils/setup_venv.sh") from e
+        raise FileNotFoundError("the jieba package is not installed; "
+                                "run utils/setup_venv.sh") from e
     path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"jieba's dictionary is missing: {path}")

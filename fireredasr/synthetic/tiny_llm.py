@@ -111,13 +111,18 @@ def pretrain(model, tokenizer, texts: Sequence[str], valid_texts: Sequence[str],
     rng = random.Random(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
     warmup = max(1, cfg.steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
+
+    def lr_scale(step: int) -> float:  # linear warmup, then cosine decay to 0
+        cosine = 0.5 * (1 + math.cos(math.pi * min(step, cfg.steps) / cfg.steps))
+        return min(1.0, (step + 1) / warmup) * cosine
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_scale)
     ppl = [perplexity(model, tokenizer, valid_texts)]
     logger.info("validation perplexity before pretraining: %.1f", ppl[0])
     model.train()
     for step in range(1, cfg.steps + 1):
-        ids, mask, labels = _batch(tokenizer, rng.sample(list(texts), min(cfg.batch_size, len(texts))))
+        sample = rng.sample(list(texts), min(cfg.batch_size, len(texts)))
+        ids, mask, labels = _batch(tokenizer, sample)
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         opt.zero_grad()
         loss.backward()

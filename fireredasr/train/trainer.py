@@ -24,6 +24,7 @@ from fireredasr.train.schedulers import build_lr_lambda
 
 logger = logging.getLogger(__name__)
 
+
 class TrainingDataError(RuntimeError):
     """The data yields nothing to train on (every utterance unreadable, every batch bad)."""
 
