@@ -8,6 +8,7 @@ tiny Qwen2 pretrained on the training transcripts, saved as a Hugging Face folde
 import argparse
 import logging
 import os
+import shutil
 import sys
 
 import torch
@@ -49,8 +50,6 @@ def main() -> int:
     tmp = args.out_dir.rstrip("/") + ".tmp"  # the folder appears only when complete
     build_tiny_llm(texts, valid, tmp, cfg)
     if os.path.exists(args.out_dir):
-        import shutil
-
         shutil.rmtree(args.out_dir)
     os.replace(tmp, args.out_dir)
     logger.info("wrote %s", args.out_dir)

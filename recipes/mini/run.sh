@@ -41,7 +41,6 @@ llm_base="model.lora_r=16 model.lora_alpha=32 optim.lr=5e-4 scheduler.warmup_ste
   trainer.save_every=0 trainer.keep_last=2"
 if [ "$tiny" = true ]; then
   num_train=48; num_dev=8; num_test=12; words_per_tag=40; llm_pretrain_steps=30
-  average_num=2
   aed_base="model=aed_xs model.n_layers_enc=2 model.n_layers_dec=1 model.d_model=64
     model.n_head=2 model.kernel_size=7 optim.lr=2e-3 scheduler.warmup_steps=5
     trainer.max_steps=8 data.max_frames_per_batch=3000 data.num_workers=0
