@@ -13,7 +13,7 @@ import os
 import sys
 
 from fireredasr.cli_utils import setup_logging
-from fireredasr.data.download import DownloadError, download, extract
+from fireredasr.data.download import DownloadError, add_download_options, extract, fetch_archives
 
 BASE_URL = "https://www.openslr.org/resources/33"
 ARCHIVES = {
@@ -25,18 +25,12 @@ logger = logging.getLogger("download_aishell")
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dest", required=True)
-    p.add_argument("--base_url", default=BASE_URL)
-    p.add_argument("--md5", nargs=2, action="append", metavar=("ARCHIVE", "MD5"),
-                   help="override a checksum (for mirrors or tests)")
+    add_download_options(p, BASE_URL, "ARCHIVE")
     args = p.parse_args()
     setup_logging()
-    sums = dict(ARCHIVES, **dict(args.md5 or []))
+    sums = dict(ARCHIVES, **dict(args.md5))
     try:
-        for name, md5 in sums.items():
-            archive = download(f"{args.base_url.rstrip('/')}/{name}",
-                               os.path.join(args.dest, name), md5)
-            extract(archive, args.dest)
+        fetch_archives(args.base_url, args.dest, sums)
         # data_aishell/wav holds one archive per speaker (S0002.tar.gz -> train/S0002/*.wav).
         wav_dir = os.path.join(args.dest, "data_aishell", "wav")
         speakers = sorted(glob.glob(os.path.join(wav_dir, "*.tar.gz")))

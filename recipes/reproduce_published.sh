@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Decode every prepared test set with a released model folder at the published settings and
-# print our CER table beside the published one.
+# print our table (CER; WER for LibriSpeech) beside the published one.
 #   bash recipes/reproduce_published.sh --model_dir pretrained_models/FireRedASR-AED-L [--nj 4 | --ngpu 1]
 #   bash recipes/reproduce_published.sh --asr_type llm --model_dir pretrained_models/FireRedASR-LLM-L --ngpu 1
 # Test sets are those prepared by stage 0 of each recipe (recipes/<corpus>/data/<set>).
@@ -11,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 asr_type=aed
 model_dir=
 model_name=
-corpora="aishell aishell2 wenetspeech kespeech"
+corpora="aishell aishell2 wenetspeech kespeech librispeech"
 data_root=                 # default: recipes/<corpus>/data
 exp_root=$here/exp_published
 nj=1

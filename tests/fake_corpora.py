@@ -230,3 +230,52 @@ def real_examples_dir(path: Path, utts=None, extra_wavs: Dict[str, str] = None) 
     DataDir(wav=wav, text=OrderedDict((u, REAL_TEXT.get(u, "坏文件")) for u in wav),
             utt2spk=OrderedDict((u, u) for u in wav)).save(str(path))
     return str(path)
+
+
+# ---- LibriSpeech ------------------------------------------------------------------------------
+
+LIBRISPEECH_UTTS = {
+    # utt: (subset, transcript (None: no transcript line))
+    "103-1240-0000": ("train-clean-100", "CHAPTER ONE MISSUS RACHEL LYNDE IS SURPRISED"),
+    "103-1240-0001": ("train-clean-100", "THAT HAD ITS SOURCE AWAY BACK IN THE WOODS"),
+    "103-1241-0000": ("train-clean-100", "IT'S A GOOD THING I DON'T KNOW HIS NAME"),
+    "1034-121119-0000": ("train-clean-100", "WHAT A WELL KNOWN STORY SHE SAID"),
+    "1034-121119-0001": ("train-clean-100", None),                   # audio without transcript
+    "2277-149896-0000": ("dev-clean", "HE WAS IN A FEVERED STATE OF MIND"),
+    "2277-149896-0001": ("dev-clean", "THE STUDENTS' BOOKS WERE ON THE TABLE"),
+    "1089-134686-0000": ("test-clean", "HE HOPED THERE WOULD BE STEW FOR DINNER"),
+    "1089-134686-0001": ("test-clean", "STUFF IT INTO YOU HIS BELLY COUNSELLED HIM"),
+    "1688-142285-0000": ("test-other", "THERE'S IRON THEY SAY IN ALL OUR BLOOD"),
+}
+LIBRISPEECH_NO_AUDIO = {"1089-134686-0002": ("test-clean", "A LINE WITHOUT ITS FLAC FILE")}
+
+
+def make_librispeech(root: Path) -> Path:
+    """root/LibriSpeech/<subset>/SPEAKER/CHAPTER/{*.flac, SPEAKER-CHAPTER.trans.txt}."""
+    corpus = root / "LibriSpeech"
+    lines: Dict[Path, list] = {}
+    for i, (utt, (subset, text)) in enumerate(sorted(LIBRISPEECH_UTTS.items())):
+        spk, chapter, _ = utt.split("-")
+        chapter_dir = corpus / subset / spk / chapter
+        chapter_dir.mkdir(parents=True, exist_ok=True)
+        sf.write(chapter_dir / f"{utt}.flac", synth_audio(1.0 + 0.1 * i, i), 16000,
+                 format="FLAC", subtype="PCM_16")
+        lines.setdefault(chapter_dir / f"{spk}-{chapter}.trans.txt", [])
+        if text is not None:
+            lines[chapter_dir / f"{spk}-{chapter}.trans.txt"].append(f"{utt} {text}")
+    for utt, (subset, text) in LIBRISPEECH_NO_AUDIO.items():
+        spk, chapter, _ = utt.split("-")
+        lines[corpus / subset / spk / chapter / f"{spk}-{chapter}.trans.txt"].append(f"{utt} {text}")
+    for path, content in lines.items():
+        path.write_text("".join(line + "\n" for line in sorted(content)), encoding="utf-8")
+    return corpus
+
+
+def make_librispeech_archives(root: Path) -> Dict[str, bytes]:
+    """<subset>.tar.gz as OpenSLR serves them (members under LibriSpeech/<subset>/)."""
+    corpus = make_librispeech(root)
+    out = {}
+    for subset_dir in sorted(p for p in corpus.iterdir() if p.is_dir()):
+        files = {str(f.relative_to(root)): f for f in subset_dir.rglob("*") if f.is_file()}
+        out[f"{subset_dir.name}.tar.gz"] = _tar_gz(root, files)
+    return out

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import http.client
 import logging
@@ -16,7 +17,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from typing import Optional
+from typing import Dict, List, Optional
 
 logger = logging.getLogger(__name__)
 
@@ -140,3 +141,23 @@ def _merge_tree(src: str, dst: str) -> None:
             _merge_tree(os.path.join(src, name), os.path.join(dst, name))
     else:
         os.replace(src, dst)
+
+
+def fetch_archives(base_url: str, dest: str, archives: Dict[str, Optional[str]]) -> List[str]:
+    """Download ``<base_url>/<name>`` for every archive name -> md5 into ``dest`` and unpack it
+    there (both steps skipped when already complete). Returns the archive paths."""
+    paths = []
+    for name, md5 in archives.items():
+        path = download(f"{base_url.rstrip('/')}/{name}", os.path.join(dest, name), md5)
+        extract(path, dest)
+        paths.append(path)
+    return paths
+
+
+def add_download_options(parser: argparse.ArgumentParser, base_url: str, key: str) -> None:
+    """The options every corpus download script shares: --dest, --base_url and --md5 KEY MD5
+    (a checksum override, for mirrors and tests; KEY names an archive or a subset)."""
+    parser.add_argument("--dest", required=True, help="where archives go and are unpacked")
+    parser.add_argument("--base_url", default=base_url)
+    parser.add_argument("--md5", nargs=2, action="append", metavar=(key, "MD5"), default=[],
+                        help="override a checksum (for mirrors or tests)")

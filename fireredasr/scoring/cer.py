@@ -1,7 +1,11 @@
 """CER/WER scoring with the released scorer's normalisation, aligned with jiwer.
 
 Tokens: ``<unk>`` removed, the released punctuation set (CJK and ASCII) replaced by spaces,
-upper-cased, one token per Chinese character, other text split on white space. "Chinese
+upper-cased, one token per Chinese character, other text split on white space. For English
+words, as LibriSpeech's references write them, a hyphen separates words and a quote mark is
+punctuation; an apostrophe inside or closing a word stays (DON'T, STUDENTS').
+A set whose references are all Chinese reports CER, one with no Chinese WER (LibriSpeech),
+a mixed one the paper's mix error rate (MER: characters for Chinese, words for English). "Chinese
 character" is the toolkit's one definition (:data:`text_norm.CJK_CHAR`): the released scorer's
 U+4E00-U+9FFF plus the CJK extensions and compatibility ideographs, which it would have
 counted as words.
@@ -19,7 +23,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 import jiwer
 
-from fireredasr.tokenizer.text_norm import CJK_CHAR, PUNCTUATION_RE
+from fireredasr.tokenizer.text_norm import CJK_CHAR, PUNCTUATION_RE, QUOTE_APOSTROPHE
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ def text_to_tokens(text: str, number_norm: bool = False) -> List[str]:
     if number_norm:
         text = normalize_numbers(text)
     text = text.replace("<unk>", "")
-    text = PUNCTUATION_RE.sub(" ", text)
+    text = QUOTE_APOSTROPHE.sub(" ", PUNCTUATION_RE.sub(" ", text)).replace("-", " ")
     tokens: List[str] = []
     for part in CJK_CHAR.split(text.strip().upper()):
         if CJK_CHAR.fullmatch(part):
@@ -87,6 +91,14 @@ def align(ref: List[str], hyp: List[str]) -> Tuple[int, int, int, int, List[Tupl
     return out.hits, out.substitutions, out.deletions, out.insertions, ops
 
 
+def metric_name(cjk_tokens: int, tokens: int) -> str:
+    """What an error rate over ``tokens`` reference tokens, ``cjk_tokens`` of them Chinese
+    characters, is called: CER (all Chinese; also for no tokens), WER (none) or MER (mixed)."""
+    if cjk_tokens == tokens:
+        return "CER"
+    return "WER" if cjk_tokens == 0 else "MER"
+
+
 @dataclass
 class ScoreSummary:
     n: int = 0
@@ -102,6 +114,7 @@ class ScoreSummary:
     en_correct: int = 0
     digit_words: int = 0
     digit_correct: int = 0
+    cjk_tokens: int = 0          # reference tokens that are Chinese characters
     groups: Dict[str, "ScoreSummary"] = field(default_factory=dict)
 
     @property
@@ -111,6 +124,11 @@ class ScoreSummary:
     @property
     def error_rate(self) -> float:
         return 100.0 * self.errors / max(self.n, 1)
+
+    @property
+    def metric(self) -> str:
+        """CER (all-Chinese references), WER (no Chinese) or MER (mixed)."""
+        return metric_name(self.cjk_tokens, self.n)
 
     @property
     def sentence_error_rate(self) -> float:
@@ -126,6 +144,7 @@ class ScoreSummary:
         self.sentence_errors += int(u.errors > 0)
         self.missing_hyps += int(u.missing_hyp)
         self.empty_refs += int(not u.ref)
+        self.cjk_tokens += sum(1 for t in u.ref if CJK_CHAR.fullmatch(t))
         for op, r, _ in u.alignment:
             if r and _EN_RE.match(r):
                 self.en_words += 1
@@ -136,7 +155,7 @@ class ScoreSummary:
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if k != "groups"}
-        d.update(error_rate=round(self.error_rate, 4),
+        d.update(metric=self.metric, error_rate=round(self.error_rate, 4),
                  sentence_error_rate=round(self.sentence_error_rate, 4))
         if self.groups:
             d["groups"] = {k: g.to_dict() for k, g in sorted(self.groups.items())}
@@ -144,7 +163,7 @@ class ScoreSummary:
 
     def format(self) -> str:
         lines = [f"N={self.n} C={self.correct} S={self.sub} D={self.dele} I={self.ins}",
-                 f"CER {self.error_rate:.2f}% [ {self.errors} / {self.n} ]  "
+                 f"{self.metric} {self.error_rate:.2f}% [ {self.errors} / {self.n} ]  "
                  f"SER {self.sentence_error_rate:.2f}% [ {self.sentence_errors} / {self.sentences} ]",
                  f"English #word={self.en_words}, #correct={self.en_correct}; "
                  f"Digit #word={self.digit_words}, #correct={self.digit_correct}"]
@@ -154,7 +173,7 @@ class ScoreSummary:
             lines.append(f"{self.empty_refs} utterances have an empty reference (their "
                          "hypothesis tokens count as insertions)")
         for name, g in sorted(self.groups.items()):
-            lines.append(f"  [{name}] CER {g.error_rate:.2f}% [ {g.errors} / {g.n} ] "
+            lines.append(f"  [{name}] {g.metric} {g.error_rate:.2f}% [ {g.errors} / {g.n} ] "
                          f"({g.sentences} utterances)")
         return "\n".join(lines)
 
@@ -202,8 +221,9 @@ def format_alignment(u: UttScore) -> str:
     hyp = " ".join(h or "*" for _, _, h in u.alignment)
     ops = " ".join(op for op, _, _ in u.alignment)
     rate = 100.0 * u.errors / max(len(u.ref), 1)
+    metric = metric_name(sum(1 for t in u.ref if CJK_CHAR.fullmatch(t)), len(u.ref))
     note = " (no hypothesis)" if u.missing_hyp else ""
-    return (f"{u.uttid} CER {rate:.2f}% N={len(u.ref)} S={u.sub} D={u.dele} I={u.ins}{note}\n"
+    return (f"{u.uttid} {metric} {rate:.2f}% N={len(u.ref)} S={u.sub} D={u.dele} I={u.ins}{note}\n"
             f"  ref: {ref}\n  hyp: {hyp}\n  op:  {ops}\n")
 
 

@@ -35,7 +35,7 @@ PUNCTUATION = ("，。？！,.?!＂＃＄％＆＇（）＊＋－／：；＜＝
 PUNCTUATION_RE = re.compile("[" + re.escape(PUNCTUATION) + "]+")
 # An ASCII apostrophe stays inside or at the end of an English word (IT'S, STUDENTS'); as a
 # quote mark around Chinese text ('关停并转') it is punctuation.
-_QUOTE_APOSTROPHE = re.compile(r"(?<![A-Za-z])'|'(?![A-Za-z\s]|$)")
+QUOTE_APOSTROPHE = re.compile(r"(?<![A-Za-z])'|'(?![A-Za-z\s]|$)")
 
 
 def fullwidth_to_halfwidth(text: str) -> str:
@@ -81,7 +81,7 @@ def normalize_transcript(text: str, changes: Optional[Counter] = None) -> str:
         text = _COMPAT_IDEOGRAPH.sub(lambda m: unicodedata.normalize("NFC", m.group()), text)
         if changes is not None:
             changes["compatibility ideograph unified"] += 1
-    cleaned = _QUOTE_APOSTROPHE.sub(" ", PUNCTUATION_RE.sub(" ", text))
+    cleaned = QUOTE_APOSTROPHE.sub(" ", PUNCTUATION_RE.sub(" ", text))
     if changes is not None and cleaned != text:
         changes["punctuation removed"] += 1
     text = cleaned.upper()

@@ -18,6 +18,11 @@ COLUMNS = {"test": "aishell1", "test_ios": "aishell2_ios", "test_net": "ws_net",
 def test_reproduce_published_table(ref_aed_dir, tmp_path):
     for (corpus, name), utt in SETS.items():
         real_examples_dir(tmp_path / "data" / corpus / name, [utt])
+    # An English set (Mandarin audio, English reference: the reference model cannot get it
+    # right) fills the LibriSpeech column in WER.
+    english = tmp_path / "data" / "librispeech" / "test_clean"
+    real_examples_dir(english, [SETS[("aishell", "test")]])
+    (english / "text").write_text(f"{SETS[('aishell', 'test')]} HE HOPED THERE WOULD BE STEW\n")
     exp = tmp_path / "exp"
     proc = subprocess.run(["bash", str(REPO / "recipes" / "reproduce_published.sh"),
                            "--model_dir", str(ref_aed_dir), "--data_root", str(tmp_path / "data"),
@@ -41,7 +46,11 @@ def test_reproduce_published_table(ref_aed_dir, tmp_path):
     assert cells[header.index("WenetSpeech test_net")] == f"{cers['ws_net']:.2f}"
     assert cells[header.index("WenetSpeech test_meeting")] == f"{cers['ws_meeting']:.2f}"
     assert cells[-1] == f"{sum(cers.values()) / 4:.2f}"
-    assert "| FireRedASR-AED-L (published) | 0.55 | 2.52 | 4.88 | 4.76 | 4.48 | 3.18 |" in table
+    en = json.load(open(exp / "librispeech" / "ref-small" / "decode_test_clean" / "wer.json"))
+    assert en["metric"] == "WER" and en["test_set"] == "librispeech_clean" and en["n"] == 6
+    assert cells[header.index("LibriSpeech test-clean (WER)")] == f"{en['error_rate']:.2f}"
+    assert ("| FireRedASR-AED-L (published) | 0.55 | 2.52 | 4.88 | 4.76 | 4.48 | 1.93 | 4.44 "
+            "| 3.18 |") in table
     # The reference model transcribes the AISHELL-1 example perfectly.
     assert cers["aishell1"] == 0.0
 

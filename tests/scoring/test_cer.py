@@ -131,3 +131,53 @@ def test_non_utf8_hyp_is_named(tmp_path, caplog):
     hyp.write_bytes("u1 你好\n".encode("gbk"))
     assert main(["--ref", str(ref), "--hyp", str(hyp)]) == 1
     assert f"{hyp}:1: not valid UTF-8" in caplog.text
+
+
+# English pairs, scored in words as LibriSpeech's published numbers are (upper-case,
+# punctuation removed, apostrophes inside words kept, hyphens between words split).
+ENGLISH = [
+    ("HE HOPED THERE WOULD BE STEW FOR DINNER", "he hoped there would be stew for dinner"),
+    ("IT'S A GOOD THING I DON'T KNOW", "its a good thing i don't know."),     # apostrophes
+    ("THE STUDENTS' BOOKS", "the students books"),                            # closing one
+    ("A WELL KNOWN STORY", "a well-known story"),                             # hyphen
+    ("'TWAS THE NIGHT", "'twas the night"),                                   # opening quote
+    ("SHE SAID 'HELLO' TO ME", "she said hello to me"),                       # quote marks
+    ("TWENTY THREE MEN", "23 men"),                                           # numbers
+    ("TWO THOUSAND AND TWO", "2002"),
+    ("THE END", ""),                                                          # empty hypothesis
+    ("", "EXTRA WORDS"),                                                      # empty reference
+]
+
+
+def jiwer_reference_normalise(text: str) -> str:
+    """An independent statement of the English rule, through jiwer's own transforms."""
+    import re
+
+    import jiwer
+    text = re.sub(r"(?<![A-Za-z])'|'(?![A-Za-z\s]|$)", " ", text).replace("-", " ")
+    return jiwer.Compose([jiwer.ToUpperCase(), jiwer.RemovePunctuation(),
+                          jiwer.RemoveMultipleSpaces(), jiwer.Strip()])(
+        text.replace("'", "\u0000")).replace("\u0000", "'")
+
+
+@pytest.mark.parametrize("ref,hyp", ENGLISH)
+def test_english_wer_counts_equal_jiwer(ref, hyp):
+    import jiwer
+    summary, _ = score({"u": ref}, {"u": hyp})
+    r, h = jiwer_reference_normalise(ref), jiwer_reference_normalise(hyp)
+    assert text_to_tokens(ref) == r.split() and text_to_tokens(hyp) == h.split()
+    if not r.split():
+        assert summary.ins == len(h.split()) and summary.n == 0
+        return
+    out = jiwer.process_words(r, h if h else "")
+    assert (summary.sub, summary.dele, summary.ins) == (out.substitutions, out.deletions,
+                                                        out.insertions)
+    assert summary.metric == "WER"
+
+
+def test_metric_names_follow_the_reference_script():
+    assert score({"u": "今天天气"}, {"u": "今天"})[0].metric == "CER"
+    assert score({"u": "GOOD DAY"}, {"u": "GOOD"})[0].metric == "WER"
+    mixed, _ = score({"u": "我们用 IPHONE 来说"}, {"u": "我们用 IPHONE 来"})
+    assert mixed.metric == "MER" and mixed.n == 6 and mixed.dele == 1
+    assert json.loads(json.dumps(mixed.to_dict()))["metric"] == "MER"
