@@ -20,6 +20,8 @@ recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 librispeech_dir=           # an unpacked LibriSpeech folder; empty: download into $download_dir
 download_dir=$recipe_dir/downloads
 data_url=https://www.openslr.org/resources/12
+subsets=                   # all subsets at once, e.g. "train-clean-100 dev-clean test-clean":
+                           # train-* ones are trained on, the others decoded and scored
 train_subsets="train-clean-100"      # any of train-clean-100 train-clean-360 train-other-500
 eval_subsets="dev-clean dev-other test-clean test-other"
 bpe_vocab_size=5000        # English only: the dictionary is these BPE pieces
@@ -28,6 +30,13 @@ score_names="test_clean:librispeech_clean test_other:librispeech_other"   # stag
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 to_dir() { echo "${1//-/_}"; }
+if [ -n "$subsets" ]; then
+  train_subsets=""; eval_subsets=""
+  for s in $subsets; do
+    case $s in train-*) train_subsets+="$s " ;; *) eval_subsets+="$s " ;; esac
+  done
+  [ -n "$train_subsets" ] || { echo "$0: --subsets names no train-* subset" >&2; exit 1; }
+fi
 if [ "$(echo $train_subsets | wc -w)" -eq 1 ]; then
   train_set=$(to_dir $train_subsets)
 else

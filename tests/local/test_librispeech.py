@@ -95,7 +95,7 @@ def test_recipe_stages_0_to_5_and_9(tmp_path):
                  "trainer.log_every=1 data.num_workers=0 data.max_frames_per_batch=400 "
                  "scheduler.warmup_steps=2 trainer.progress_bar=False")
     common = ["--librispeech_dir", str(corpus), "--data", str(data), "--exp", str(exp),
-              "--nj", "2", "--eval_subsets", "dev-clean test-clean test-other"]
+              "--nj", "2", "--subsets", "train-clean-100 dev-clean test-clean test-other"]
     proc = subprocess.run(["bash", str(REPO / "recipes/librispeech/run.sh"), *common,
                            "--stop_stage", "5", "--bpe_vocab_size", "60",
                            "--train_overrides", overrides, "--average_num", "2",
