@@ -1,14 +1,16 @@
-"""Benchmark: cached batch beam search vs. the released (uncached) algorithm, and bf16.
+"""Benchmark: cached batch beam search vs. the released (uncached) algorithm, and bf16/fp16.
 
 A randomly initialised AED of realistic shape (d_model 512, 8 heads, 12 encoder and 6 decoder
-layers, vocabulary 7832) decodes the four real examples as one batch, beam 3, on CPU. The
-same weights and encoder output feed both searches, so the ratio isolates the decoder work.
+layers, vocabulary 7832) decodes the four real examples as one batch, beam 3, on the CPU or a
+GPU. The same weights and encoder output feed both searches, so the ratio isolates the decoder
+work.
 
-    .venv/bin/python bench/decode_aed.py [--threads 2] [--repeats 1]
+    .venv/bin/python bench/decode_aed.py [--threads 2] [--device cuda] [--half bf16,fp16]
 
 Prints the speed-up of the cached search over the released re-run-everything search, checks
-that their hypotheses are identical (exit 1 if not), and prints the bf16 autocast speed ratio
-and how many bf16 hypotheses agree with fp32.
+that their hypotheses are identical (exit 1 if not), and prints the autocast speed ratio of
+each reduced precision and how many of its hypotheses agree with fp32; ``RESULT`` lines carry
+the same figures for bench/gpu_check.sh.
 """
 from __future__ import annotations
 
@@ -48,10 +50,19 @@ def load_features():
     return pad_features([fe.features(s) for s in samples])
 
 
-def timed(fn):
+def timed(fn, device: str = "cpu"):
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     start = time.perf_counter()
     out = fn()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     return out, time.perf_counter() - start
+
+
+def result(name: str, value: float, note: str = "") -> None:
+    """A machine-readable line for bench/gpu_check.sh's table."""
+    print(f"RESULT\t{name}\t{value:.4g}\t{note}")
 
 
 def seqs(hyps):
@@ -64,22 +75,28 @@ def main() -> int:
     p.add_argument("--beam", type=int, default=3)
     p.add_argument("--decode_max_len", type=int, default=0,
                    help="0: the padded encoder length, as the released default")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--half", default="bf16", help="reduced precisions to compare with fp32: "
+                   "bf16, fp16 (CUDA), or both comma-separated")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    model = FireRedAsrAed(realistic_args()).eval()
+    dev = args.device
+    model = FireRedAsrAed(realistic_args()).eval().to(dev)
     n_params = sum(p.numel() for p in model.parameters())
     feats, lengths = load_features()
+    feats, lengths = feats.to(dev), lengths.to(dev)
     cfg = BeamSearchConfig(beam_size=args.beam, decode_max_len=args.decode_max_len)
     print(f"model: {n_params / 1e6:.1f}M parameters; batch {feats.size(0)}, "
-          f"{int(lengths.max())} frames max; beam {args.beam}; threads {args.threads}")
+          f"{int(lengths.max())} frames max; beam {args.beam}; {dev}, threads {args.threads}")
 
     with torch.no_grad():
-        (enc, _, mask), t_enc = timed(lambda: model.encoder(feats, lengths))
+        model.encoder(feats, lengths)   # warm-up (CUDA kernels, allocator)
+        (enc, _, mask), t_enc = timed(lambda: model.encoder(feats, lengths), dev)
     dec = model.decoder
-    cached, t_cached = timed(lambda: batch_beam_search(dec, enc, mask, cfg))
-    plain, t_plain = timed(lambda: uncached_batch_beam_search(dec, enc, mask, cfg))
+    cached, t_cached = timed(lambda: batch_beam_search(dec, enc, mask, cfg), dev)
+    plain, t_plain = timed(lambda: uncached_batch_beam_search(dec, enc, mask, cfg), dev)
     steps = max(len(n[0]["yseq"]) for n in cached)
     identical = seqs(cached) == seqs(plain)
     print(f"encoder (fp32):                       {t_enc:8.2f} s")
@@ -87,27 +104,34 @@ def main() -> int:
     print(f"toolkit cached beam search (fp32):    {t_cached:8.2f} s")
     print(f"speed-up cached vs uncached:          {t_plain / t_cached:8.1f}x  "
           f"hypotheses identical: {identical}")
+    result(f"AED decoding ({dev}): cached search vs released uncached", t_plain / t_cached,
+           f"x; {steps} steps, hypotheses identical: {identical}")
 
-    def bf16_run():
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-            e, _, m = model.encoder(feats, lengths)
-            return batch_beam_search(dec, e, m, cfg)
+    def half_run(dtype):
+        def run():
+            with torch.no_grad(), torch.autocast(dev.split(":")[0], dtype=dtype):
+                e, _, m = model.encoder(feats, lengths)
+                return batch_beam_search(dec, e, m, cfg)
+        return run
 
     def fp32_run():
         with torch.no_grad():
             e, _, m = model.encoder(feats, lengths)
             return batch_beam_search(dec, e, m, cfg)
 
-    fp32, t_fp32 = timed(fp32_run)
-    bf16, t_bf16 = timed(bf16_run)
-    agree = sum(a == b for a, b in zip(seqs(fp32), seqs(bf16)))
-    tok_agree = np.mean([np.mean([x == y for x, y in zip(a[0], b[0])] or [1.0])
-                         for a, b in zip(seqs(fp32), seqs(bf16))])
+    fp32, t_fp32 = timed(fp32_run, dev)
     print(f"encoder + cached search, fp32:        {t_fp32:8.2f} s")
-    print(f"encoder + cached search, bf16:        {t_bf16:8.2f} s")
-    print(f"speed-up bf16 vs fp32:                {t_fp32 / t_bf16:8.2f}x  "
-          f"identical hypotheses: {agree}/{len(fp32)}; position-wise token agreement "
-          f"{100 * tok_agree:.1f}%")
+    for name in args.half.split(","):
+        half, t_half = timed(half_run({"bf16": torch.bfloat16, "fp16": torch.float16}[name]), dev)
+        agree = sum(a == b for a, b in zip(seqs(fp32), seqs(half)))
+        tok_agree = np.mean([np.mean([x == y for x, y in zip(a[0], b[0])] or [1.0])
+                             for a, b in zip(seqs(fp32), seqs(half))])
+        print(f"encoder + cached search, {name}:        {t_half:8.2f} s")
+        print(f"speed-up {name} vs fp32:                {t_fp32 / t_half:8.2f}x  "
+              f"identical hypotheses: {agree}/{len(fp32)}; position-wise token agreement "
+              f"{100 * tok_agree:.1f}%")
+        result(f"AED decoding ({dev}): {name} vs fp32", t_fp32 / t_half,
+               f"x; identical hypotheses {agree}/{len(fp32)}")
     return 0 if identical else 1
 
 

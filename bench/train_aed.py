@@ -1,12 +1,14 @@
 """Benchmark: AED training throughput and model FLOPs utilisation (MFU), fp32 and bf16.
 
     .venv/bin/python bench/train_aed.py [--model aed_xs] [--steps 8] [--utts 16 --frames 500]
+        [--device cuda] [--precisions bf16]
 
 Runs real DeepSpeed training steps (ZeRO-2, AdamW, label-smoothed CE, one process) of a model
 preset from conf/model on synthetic batches (N utterances x T frames, 20 tokens each) and
 prints audio seconds trained per wall second and MFU: model FLOPs per step (forward + backward,
 counted by torch's FlopCounterMode) per second, divided by the machine's matmul peak measured
-in the same run for the same dtype.
+in the same run for the same dtype, on the same device. Each figure is also printed as a
+``RESULT<TAB>name<TAB>value<TAB>note`` line for bench/gpu_check.sh.
 """
 from __future__ import annotations
 
@@ -27,15 +29,30 @@ from fireredasr.train.loss import label_smoothed_ce  # noqa: E402
 from fireredasr.train.trainer import deepspeed_config, init_distributed  # noqa: E402
 
 
-def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 10) -> float:
-    """Measured GFLOP/s of square matmuls (the machine's practical peak for ``dtype``)."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def matmul_peak(dtype: torch.dtype, device: str = "cpu", n: int = 2048, reps: int = 10) -> float:
+    """Measured GFLOP/s of square matmuls (the device's practical peak for ``dtype``)."""
+    if device.startswith("cuda"):
+        n, reps = 8192, 20
+    a = torch.randn(n, n, dtype=dtype, device=device)
+    b = torch.randn(n, n, dtype=dtype, device=device)
     for _ in range(2):
         a @ b
+    sync(device)
     t = time.perf_counter()
     for _ in range(reps):
         a @ b
+    sync(device)
     return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
+
+
+def result(name: str, value: float, note: str = "") -> None:
+    """A machine-readable line for bench/gpu_check.sh's table."""
+    print(f"RESULT\t{name}\t{value:.4g}\t{note}")
 
 
 def make_model(preset: str, vocab: int) -> FireRedAsrAed:
@@ -67,7 +84,7 @@ def step_flops(model, feats, lengths, ys_in, ys_out) -> float:
     return float(counter.get_total_flops())
 
 
-def run(precision: str, preset: str, vocab: int, data, steps: int) -> float:
+def run(precision: str, preset: str, vocab: int, data, steps: int, device: str) -> float:
     import deepspeed
 
     model = make_model(preset, vocab)
@@ -77,15 +94,18 @@ def run(precision: str, preset: str, vocab: int, data, steps: int) -> float:
     opt = torch.optim.AdamW(params, lr=1e-4)
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, optimizer=opt,
                                            config=deepspeed_config(ds, trainer))
-    feats, lengths, ys_in, ys_out = data
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    dev = engine.device
+    feats, lengths, ys_in, ys_out = (x.to(dev) for x in data)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
     times = []
     for i in range(steps + 2):  # two warm-up steps
+        sync(device)
         t = time.perf_counter()
         logits, _ = engine(feats.to(dtype), lengths, ys_in)
         loss = label_smoothed_ce(logits, ys_out)[0]
         engine.backward(loss)
         engine.step()
+        sync(device)
         if i >= 2:
             times.append(time.perf_counter() - t)
     return sum(times) / len(times)
@@ -99,27 +119,34 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=500)
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32,bf16,fp16")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     init_distributed()
     data = batch(args.utts, args.frames, args.vocab)
-    model = make_model(args.model, args.vocab)
+    model = make_model(args.model, args.vocab).to(args.device)
     n_params = sum(q.numel() for q in model.parameters())
-    flops = step_flops(model, *data)
+    flops = step_flops(model, *(x.to(args.device) for x in data))
+    del model
     audio = args.utts * args.frames / 100.0
     print(f"{args.model}: {n_params / 1e6:.1f}M parameters (vocab {args.vocab}); batch "
           f"{args.utts} x {args.frames} frames = {audio:.0f} s of audio; "
           f"{flops / 1e9:.1f} GFLOP per training step; {args.threads} threads")
     results = {}
-    for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        peak = matmul_peak(dtype)
-        sec = run(precision, args.model, args.vocab, data, args.steps)
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    for precision in args.precisions.split(","):
+        peak = matmul_peak(dtypes[precision], args.device)
+        sec = run(precision, args.model, args.vocab, data, args.steps, args.device)
         results[precision] = sec
         achieved = flops / sec / 1e9
-        print(f"{precision}: {sec:.3f} s/step, {audio / sec:7.1f} audio-s/s, "
+        print(f"{precision} on {args.device}: {sec:.3f} s/step, {audio / sec:7.1f} audio-s/s, "
               f"{achieved:6.1f} GFLOP/s of a measured {peak:6.1f} GFLOP/s matmul peak: "
               f"MFU {100 * achieved / peak:.1f}%")
-    print(f"bf16 speed-up over fp32: {results['fp32'] / results['bf16']:.2f}x")
+        result(f"AED training {args.model} {precision} ({args.device}), audio-s/s",
+               audio / sec, f"MFU {100 * achieved / peak:.1f}% of {peak / 1e3:.1f} TFLOP/s")
+    if "fp32" in results and "bf16" in results:
+        print(f"bf16 speed-up over fp32: {results['fp32'] / results['bf16']:.2f}x")
     return 0
 
 
