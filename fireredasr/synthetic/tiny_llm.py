@@ -174,8 +174,14 @@ def build_tiny_llm(texts: Sequence[str], valid_texts: Sequence[str], out_dir: st
     logger.info("tiny Qwen2: %.2fM parameters, vocabulary %d",
                 sum(p.numel() for p in model.parameters()) / 1e6, len(tokenizer))
     ppl = pretrain(model, tokenizer, texts, valid_texts or list(texts)[:100], cfg)
+    save_llm_folder(out_dir, model, tokenizer, texts)
+    return ppl
+
+
+def save_llm_folder(out_dir: str, model, tokenizer, texts: Sequence[str]) -> None:
+    """Save the model and tokenizer as a Hugging Face folder the LLM stages load, and check
+    that the saved tokenizer tokenizes ``texts`` exactly as the trained one."""
     tokenizer.save_pretrained(out_dir)
     _declare_qwen2_tokenizer(out_dir)
     model.save_pretrained(out_dir)
     check_round_trip(out_dir, tokenizer, texts)
-    return ppl
