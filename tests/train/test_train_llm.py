@@ -56,7 +56,7 @@ def test_lora_training_export_and_decode(data, ref_aed_dir, ref_llm_dir, tmp_pat
     model = FireRedAsr.from_pretrained("llm", str(exp / "model"))
     (res,) = model.transcribe(["u"], [str(REAL_EXAMPLES / "IT0011W0001.wav")],
                               {"beam_size": 1, "decode_max_len": 5})
-    assert isinstance(res["text"], str)
+    assert res["uttid"] == "u"
     # The exported LoRA weights are the trained ones.
     lora = {k: v for k, v in model.model.state_dict().items() if "lora_B" in k}
     assert lora and any(v.abs().sum() > 0 for v in lora.values())
