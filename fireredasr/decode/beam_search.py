@@ -1,4 +1,4 @@
-"""Batch beam search for FireRedASR-AED with the released semantics (DESIGN.md section 6).
+"""Batch beam search for FireRedASR-AED with the released semantics.
 
 The search itself (scoring, pruning, finished hypotheses, length penalty) is shared by two
 drivers: :func:`batch_beam_search` uses the decoder's incremental key/value caches, and

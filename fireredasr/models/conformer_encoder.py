@@ -1,7 +1,7 @@
 """Conformer encoder of FireRedASR (checkpoint-compatible with the released AED and LLM models).
 
 Module and parameter names mirror the released state dict (``encoder.layer_stack.N.mhsa.w_qs``
-and so on); DESIGN.md section 6 lists every shape.
+and so on), so a released checkpoint loads with strict key and shape checks.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The LLM side of FireRedASR-LLM: the Hugging Face tokenizer with ``<speech>``, the ChatML
-prompt, and target-text cleaning (DESIGN.md section 7)."""
+prompt, and target-text cleaning."""
 from __future__ import annotations
 
 import re

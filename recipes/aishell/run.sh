@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# AISHELL-1 recipe (DESIGN.md section 11). Usage: bash recipes/aishell/run.sh [--stage N] [--stop_stage M]
+# AISHELL-1 recipe (OpenSLR 33). Usage: bash recipes/aishell/run.sh [--stage N] [--stop_stage M]
 #   0  download (md5-checked, resumable) and Kaldi data dirs data/{train,dev,test}
 #   1  fbank features and global CMVN          2  dict.txt and English BPE
 #   3  train the AED (DeepSpeed; --ngpu N GPUs or --nj N CPU processes)   4  average + export

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# AISHELL-2 recipe (DESIGN.md section 11). The corpus is licensed: point the recipe at a local copy.
+# AISHELL-2 recipe. The corpus is licensed: point the recipe at a local copy.
 #   bash recipes/aishell2/run.sh --train_dir /corpora/AISHELL-2/iOS/data \
 #        --dev_test_dir /corpora/AISHELL-DEV-TEST-SET [--stage N] [--stop_stage M]
 #   0  data dirs data/train, data/{dev,test}_{ios,android,mic}

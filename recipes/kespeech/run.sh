@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# KeSpeech recipe (DESIGN.md section 11), from a local copy of the release (Tasks/ASR, Audio).
+# KeSpeech recipe, from a local copy of the release (Tasks/ASR, Audio).
 #   bash recipes/kespeech/run.sh --corpus_dir /corpora/KeSpeech [--stage N] [--stop_stage M]
 #   0  data dirs per part (with utt2subdialect) and data/train = train_phase1 + train_phase2
 #   1  fbank features and global CMVN          2  dict.txt and English BPE

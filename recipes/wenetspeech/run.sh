@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# WenetSpeech recipe (DESIGN.md section 11), from a local copy of the release
+# WenetSpeech recipe, from a local copy of the release
 # (WenetSpeech.json + audio/ opus files; the corpus is distributed after registration).
 #   bash recipes/wenetspeech/run.sh --corpus_dir /corpora/WenetSpeech [--train_subset M]
 #   0  segments-based data dirs data/{train_<s|m|l>,dev,test_net,test_meeting} (streamed JSON)
