@@ -6,7 +6,21 @@
 while [ $# -gt 0 ]; do
   case "$1" in
     --help|-h)
-      echo "Usage: $0 [--option value ...] (options: the variables set at the top of $0)"; exit 0 ;;
+      # The script's header comment, then every option declared before this file is
+      # sourced (in the script and in the defaults files it sources), with its default.
+      awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+      echo
+      echo "Options (--name value; the default as written in the script):"
+      for f in $(grep -o '[A-Za-z_/.$]*asr_defaults\.sh' "$0" | head -1 | sed "s|.*/|$(dirname "$0")/../|") "$0"; do
+        [ -f "$f" ] && awk '/parse_options\.sh/ { exit }
+          /^[A-Za-z_][A-Za-z0-9_]*=/ && !/^(recipe_dir|here)=/ {
+            n = index($0, "="); v = substr($0, n + 1); c = ""
+            if (match(v, /[ \t]+# /)) { c = substr(v, RSTART); v = substr(v, 1, RSTART - 1); sub(/^[ \t]+/, "", c) }
+            printf "  --%-20s %-26s %s\n", substr($0, 1, n - 1), (v == "" ? "\"\"" : v), c }' "$f"
+      # The last declaration of an option (a recipe overriding a shared default) wins.
+      done | awk '{ if (!($1 in line)) order[++k] = $1; line[$1] = $0 }
+                  END { for (i = 1; i <= k; i++) print line[order[i]] }' | sed 's/ *$//'
+      exit 0 ;;
     --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
     --*)
       name=$1

@@ -155,6 +155,19 @@ def test_kespeech_recipe(tmp_path):
     assert set(test.extra["utt2subdialect"].values()) == {"Southwestern", "Beijing"}
 
 
+def test_recipe_help_lists_the_stages_and_every_option_with_its_default():
+    proc = subprocess.run(["bash", str(REPO / "recipes/librispeech/run.sh"), "--help"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("LibriSpeech recipe") and any("5  decode" in x for x in lines)
+    options = {x.split()[0]: x for x in lines if x.startswith("  --")}
+    # Shared options (asr_defaults.sh), the recipe's own, and the recipe's default winning.
+    assert "--nj" in options and "--librispeech_dir" in options
+    assert options["--bpe_vocab_size"].split()[1] == "5000"
+    assert "parallel jobs" in options["--nj"]
+
+
 def test_recipe_rejects_unknown_option(tmp_path):
     proc = subprocess.run(["bash", str(REPO / "recipes/aishell/run.sh"), "--no_such_thing", "1"],
                           capture_output=True, text=True)
