@@ -97,16 +97,20 @@ def run(precision: str, preset: str, vocab: int, data, steps: int, device: str) 
     dev = engine.device
     feats, lengths, ys_in, ys_out = (x.to(dev) for x in data)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
+    return time_steps(engine, lambda: label_smoothed_ce(engine(feats.to(dtype), lengths, ys_in)[0],
+                                                        ys_out)[0], steps, 2, device)
+
+
+def time_steps(engine, loss, steps: int, warmup: int, device: str) -> float:
+    """Mean seconds of ``steps`` DeepSpeed steps (loss(), backward, step) after ``warmup``."""
     times = []
-    for i in range(steps + 2):  # two warm-up steps
+    for i in range(steps + warmup):
         sync(device)
         t = time.perf_counter()
-        logits, _ = engine(feats.to(dtype), lengths, ys_in)
-        loss = label_smoothed_ce(logits, ys_out)[0]
-        engine.backward(loss)
+        engine.backward(loss())
         engine.step()
         sync(device)
-        if i >= 2:
+        if i >= warmup:
             times.append(time.perf_counter() - t)
     return sum(times) / len(times)
 
@@ -133,21 +137,30 @@ def main() -> int:
     print(f"{args.model}: {n_params / 1e6:.1f}M parameters (vocab {args.vocab}); batch "
           f"{args.utts} x {args.frames} frames = {audio:.0f} s of audio; "
           f"{flops / 1e9:.1f} GFLOP per training step; {args.threads} threads")
-    results = {}
+    report_training_speed(
+        lambda precision: run(precision, args.model, args.vocab, data, args.steps, args.device),
+        args.precisions.split(","), args.device, flops, audio, f"AED training {args.model}")
+    return 0
+
+
+def report_training_speed(seconds_per_step, precisions, device: str, flops: float,
+                          audio: float, label: str) -> None:
+    """Time ``seconds_per_step(precision)`` for each precision and print audio-s/s and MFU
+    against the matmul peak of that dtype measured now (also as RESULT lines)."""
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-    for precision in args.precisions.split(","):
-        peak = matmul_peak(dtypes[precision], args.device)
-        sec = run(precision, args.model, args.vocab, data, args.steps, args.device)
+    results = {}
+    for precision in precisions:
+        peak = matmul_peak(dtypes[precision], device)
+        sec = seconds_per_step(precision)
         results[precision] = sec
         achieved = flops / sec / 1e9
-        print(f"{precision} on {args.device}: {sec:.3f} s/step, {audio / sec:7.1f} audio-s/s, "
+        print(f"{precision} on {device}: {sec:.3f} s/step, {audio / sec:7.1f} audio-s/s, "
               f"{achieved:6.1f} GFLOP/s of a measured {peak:6.1f} GFLOP/s matmul peak: "
               f"MFU {100 * achieved / peak:.1f}%")
-        result(f"AED training {args.model} {precision} ({args.device}), audio-s/s",
-               audio / sec, f"MFU {100 * achieved / peak:.1f}% of {peak / 1e3:.1f} TFLOP/s")
+        result(f"{label} {precision} ({device}), audio-s/s", audio / sec,
+               f"MFU {100 * achieved / peak:.1f}% of {peak / 1e3:.1f} TFLOP/s")
     if "fp32" in results and "bf16" in results:
         print(f"bf16 speed-up over fp32: {results['fp32'] / results['bf16']:.2f}x")
-    return 0
 
 
 if __name__ == "__main__":

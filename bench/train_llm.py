@@ -21,7 +21,6 @@ import os
 import random
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -30,7 +29,7 @@ from omegaconf import OmegaConf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.train_aed import make_model, matmul_peak, result, sync  # noqa: E402
+from bench.train_aed import make_model, report_training_speed, time_steps  # noqa: E402
 from fireredasr.models.checkpoint import save_package  # noqa: E402
 from fireredasr.synthetic.tiny_llm import (TinyLlmConfig, build_model,  # noqa: E402
                                            save_llm_folder, train_chat_tokenizer)
@@ -90,17 +89,7 @@ def run(mcfg, precision: str, batch, steps: int, device: str) -> float:
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, optimizer=opt,
                                            config=deepspeed_config(ds, trainer))
     loss_fn = llm_task.compute_loss(tokenizer)
-    times = []
-    for i in range(steps + 1):  # one warm-up step
-        sync(device)
-        t = time.perf_counter()
-        loss, _ = loss_fn(engine, batch)
-        engine.backward(loss)
-        engine.step()
-        sync(device)
-        if i >= 1:
-            times.append(time.perf_counter() - t)
-    return sum(times) / len(times)
+    return time_steps(engine, lambda: loss_fn(engine, batch)[0], steps, 1, device)
 
 
 def main() -> int:
@@ -139,20 +128,10 @@ def main() -> int:
         print(f"{shape}: {n_all / 1e6:.1f}M parameters, {n_train / 1e6:.1f}M trainable; batch "
               f"{args.utts} x {args.frames} frames = {audio:.0f} s of audio; "
               f"{flops / 1e9:.1f} GFLOP per training step; {args.device}, {args.threads} threads")
-        dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-        results = {}
-        for precision in args.precisions.split(","):
-            peak = matmul_peak(dtypes[precision], args.device)
-            sec = run(mcfg, precision, batch, args.steps, args.device)
-            results[precision] = sec
-            achieved = flops / sec / 1e9
-            print(f"{precision} on {args.device}: {sec:.3f} s/step, {audio / sec:7.1f} audio-s/s, "
-                  f"{achieved:6.1f} GFLOP/s of a measured {peak:6.1f} GFLOP/s matmul peak: "
-                  f"MFU {100 * achieved / peak:.1f}%")
-            result(f"LLM LoRA training, {args.llm} shape {precision} ({args.device}), audio-s/s",
-                   audio / sec, f"MFU {100 * achieved / peak:.1f}% of {peak / 1e3:.1f} TFLOP/s")
-        if "fp32" in results and "bf16" in results:
-            print(f"bf16 speed-up over fp32: {results['fp32'] / results['bf16']:.2f}x")
+        report_training_speed(lambda precision: run(mcfg, precision, batch, args.steps,
+                                                    args.device),
+                              args.precisions.split(","), args.device, flops, audio,
+                              f"LLM LoRA training, {args.llm} shape")
     return 0
 
 
