@@ -25,6 +25,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.common import DTYPES, result, sync  # noqa: E402
 from fireredasr.data.audio import load_audio  # noqa: E402
 from fireredasr.data.cmvn import GlobalCMVN, accumulate_cmvn_stats  # noqa: E402
 from fireredasr.data.fbank import compute_fbank  # noqa: E402
@@ -51,18 +52,11 @@ def load_features():
 
 
 def timed(fn, device: str = "cpu"):
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
+    sync(device)
     start = time.perf_counter()
     out = fn()
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
+    sync(device)
     return out, time.perf_counter() - start
-
-
-def result(name: str, value: float, note: str = "") -> None:
-    """A machine-readable line for bench/gpu_check.sh's table."""
-    print(f"RESULT\t{name}\t{value:.4g}\t{note}")
 
 
 def seqs(hyps):
@@ -122,7 +116,7 @@ def main() -> int:
     fp32, t_fp32 = timed(fp32_run, dev)
     print(f"encoder + cached search, fp32:        {t_fp32:8.2f} s")
     for name in args.half.split(","):
-        half, t_half = timed(half_run({"bf16": torch.bfloat16, "fp16": torch.float16}[name]), dev)
+        half, t_half = timed(half_run(DTYPES[name]), dev)
         agree = sum(a == b for a, b in zip(seqs(fp32), seqs(half)))
         tok_agree = np.mean([np.mean([x == y for x, y in zip(a[0], b[0])] or [1.0])
                              for a, b in zip(seqs(fp32), seqs(half))])

@@ -24,14 +24,10 @@ from omegaconf import OmegaConf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.common import DTYPES, add_training_bench_options, result, sync  # noqa: E402
 from fireredasr.models.fireredasr_aed import FireRedAsrAed  # noqa: E402
 from fireredasr.train.loss import label_smoothed_ce  # noqa: E402
 from fireredasr.train.trainer import deepspeed_config, init_distributed  # noqa: E402
-
-
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
 
 
 def matmul_peak(dtype: torch.dtype, device: str = "cpu", n: int = 2048, reps: int = 10) -> float:
@@ -48,11 +44,6 @@ def matmul_peak(dtype: torch.dtype, device: str = "cpu", n: int = 2048, reps: in
         a @ b
     sync(device)
     return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
-
-
-def result(name: str, value: float, note: str = "") -> None:
-    """A machine-readable line for bench/gpu_check.sh's table."""
-    print(f"RESULT\t{name}\t{value:.4g}\t{note}")
 
 
 def make_model(preset: str, vocab: int) -> FireRedAsrAed:
@@ -96,7 +87,7 @@ def run(precision: str, preset: str, vocab: int, data, steps: int, device: str) 
                                            config=deepspeed_config(ds, trainer))
     dev = engine.device
     feats, lengths, ys_in, ys_out = (x.to(dev) for x in data)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
+    dtype = DTYPES[precision]
     return time_steps(engine, lambda: label_smoothed_ce(engine(feats.to(dtype), lengths, ys_in)[0],
                                                         ys_out)[0], steps, 2, device)
 
@@ -119,12 +110,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="aed_xs")
     p.add_argument("--vocab", type=int, default=5000)
-    p.add_argument("--utts", type=int, default=16)
-    p.add_argument("--frames", type=int, default=500)
-    p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--threads", type=int, default=torch.get_num_threads())
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32,bf16,fp16")
+    add_training_bench_options(p, utts=16, frames=500, steps=8)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     init_distributed()
@@ -147,10 +133,9 @@ def report_training_speed(seconds_per_step, precisions, device: str, flops: floa
                           audio: float, label: str) -> None:
     """Time ``seconds_per_step(precision)`` for each precision and print audio-s/s and MFU
     against the matmul peak of that dtype measured now (also as RESULT lines)."""
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
     results = {}
     for precision in precisions:
-        peak = matmul_peak(dtypes[precision], device)
+        peak = matmul_peak(DTYPES[precision], device)
         sec = seconds_per_step(precision)
         results[precision] = sec
         achieved = flops / sec / 1e9

@@ -29,6 +29,7 @@ from omegaconf import OmegaConf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.common import add_training_bench_options  # noqa: E402
 from bench.train_aed import make_model, report_training_speed, time_steps  # noqa: E402
 from fireredasr.models.checkpoint import save_package  # noqa: E402
 from fireredasr.synthetic.tiny_llm import (TinyLlmConfig, build_model,  # noqa: E402
@@ -56,9 +57,8 @@ def texts() -> list:
     return ["".join(rng.choice(chars) for _ in range(20)) for _ in range(200)]
 
 
-def build_folders(root: str, encoder: str, llm_shape: str, vocab: int) -> tuple:
-    """(AED package path, LLM folder) with random weights."""
-    corpus = texts()
+def build_folders(root: str, encoder: str, llm_shape: str, vocab: int, corpus: list) -> tuple:
+    """(AED package path, LLM folder) with random weights; the tokenizer learns ``corpus``."""
     aed = make_model(encoder, vocab)
     aed_path = os.path.join(root, "aed", "model.pth.tar")
     save_package(aed_path, aed.args, aed.state_dict())
@@ -96,23 +96,18 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--llm", default="qwen2-0.5b", choices=sorted(LLM_SHAPES))
     p.add_argument("--encoder", default="aed_s", help="conf/model preset of the encoder")
-    p.add_argument("--utts", type=int, default=4)
-    p.add_argument("--frames", type=int, default=500)
-    p.add_argument("--steps", type=int, default=3)
     p.add_argument("--lora_r", type=int, default=64)
-    p.add_argument("--threads", type=int, default=torch.get_num_threads())
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32,bf16,fp16")
+    add_training_bench_options(p, utts=4, frames=500, steps=3)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     init_distributed()
     with tempfile.TemporaryDirectory(prefix="bench_llm.") as root:
-        aed_path, llm_dir = build_folders(root, args.encoder, args.llm, vocab=1000)
+        corpus = texts()
+        aed_path, llm_dir = build_folders(root, args.encoder, args.llm, 1000, corpus)
         mcfg = OmegaConf.merge(OmegaConf.load(REPO / "conf" / "model" / "llm.yaml"),
                                {"encoder_init": aed_path, "llm_dir": llm_dir,
                                 "lora_r": args.lora_r, "attn_implementation": "sdpa"})
         g = torch.Generator().manual_seed(0)
-        corpus = texts()
         batch = {"feats": torch.randn(args.utts, args.frames, 80, generator=g),
                  "feat_lengths": torch.full((args.utts,), args.frames, dtype=torch.long),
                  "texts": corpus[: args.utts]}

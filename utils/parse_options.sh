@@ -11,7 +11,9 @@ while [ $# -gt 0 ]; do
       awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
       echo
       echo "Options (--name value; the default as written in the script):"
-      for f in $(grep -o '[A-Za-z_/.$]*asr_defaults\.sh' "$0" | head -1 | sed "s|.*/|$(dirname "$0")/../|") "$0"; do
+      defaults=$(dirname "${BASH_SOURCE[0]}")/../recipes/asr_defaults.sh
+      grep -q "asr_defaults\.sh" "$0" || defaults=   # a script that does not source them
+      for f in ${defaults:+"$defaults"} "$0"; do
         [ -f "$f" ] && awk '/parse_options\.sh/ { exit }
           /^[A-Za-z_][A-Za-z0-9_]*=/ && !/^(recipe_dir|here)=/ {
             n = index($0, "="); v = substr($0, n + 1); c = ""

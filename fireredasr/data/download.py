@@ -17,7 +17,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 logger = logging.getLogger(__name__)
 
@@ -143,15 +143,12 @@ def _merge_tree(src: str, dst: str) -> None:
         os.replace(src, dst)
 
 
-def fetch_archives(base_url: str, dest: str, archives: Dict[str, Optional[str]]) -> List[str]:
+def fetch_archives(base_url: str, dest: str, archives: Dict[str, Optional[str]]) -> None:
     """Download ``<base_url>/<name>`` for every archive name -> md5 into ``dest`` and unpack it
-    there (both steps skipped when already complete). Returns the archive paths."""
-    paths = []
+    there (both steps skipped when already complete)."""
     for name, md5 in archives.items():
         path = download(f"{base_url.rstrip('/')}/{name}", os.path.join(dest, name), md5)
         extract(path, dest)
-        paths.append(path)
-    return paths
 
 
 def add_download_options(parser: argparse.ArgumentParser, base_url: str, key: str) -> None:

@@ -69,6 +69,11 @@ class UttScore:
     def errors(self) -> int:
         return self.sub + self.dele + self.ins
 
+    @property
+    def cjk_tokens(self) -> int:
+        """Reference tokens that are Chinese characters (they name the metric)."""
+        return sum(1 for t in self.ref if CJK_CHAR.fullmatch(t))
+
 
 def align(ref: List[str], hyp: List[str]) -> Tuple[int, int, int, int, List[Tuple[str, str, str]]]:
     """(correct, sub, del, ins, alignment) of a minimum-edit-distance alignment (jiwer)."""
@@ -144,7 +149,7 @@ class ScoreSummary:
         self.sentence_errors += int(u.errors > 0)
         self.missing_hyps += int(u.missing_hyp)
         self.empty_refs += int(not u.ref)
-        self.cjk_tokens += sum(1 for t in u.ref if CJK_CHAR.fullmatch(t))
+        self.cjk_tokens += u.cjk_tokens
         for op, r, _ in u.alignment:
             if r and _EN_RE.match(r):
                 self.en_words += 1
@@ -221,7 +226,7 @@ def format_alignment(u: UttScore) -> str:
     hyp = " ".join(h or "*" for _, _, h in u.alignment)
     ops = " ".join(op for op, _, _ in u.alignment)
     rate = 100.0 * u.errors / max(len(u.ref), 1)
-    metric = metric_name(sum(1 for t in u.ref if CJK_CHAR.fullmatch(t)), len(u.ref))
+    metric = metric_name(u.cjk_tokens, len(u.ref))
     note = " (no hypothesis)" if u.missing_hyp else ""
     return (f"{u.uttid} {metric} {rate:.2f}% N={len(u.ref)} S={u.sub} D={u.dele} I={u.ins}{note}\n"
             f"  ref: {ref}\n  hyp: {hyp}\n  op:  {ops}\n")

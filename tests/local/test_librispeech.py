@@ -2,7 +2,6 @@
 stages 0-5 and 9 with a tiny model on a miniature tree in the release layout."""
 import hashlib
 import json
-import os
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ from fireredasr.tokenizer.text_norm import is_cjk
 from tests import fake_corpora as fake
 from tests.conftest import REPO
 from tests.local.http_server import FileServer
+from tests.recipes.test_prep_stages import run_recipe
 
 SUBSETS = ["train-clean-100", "dev-clean", "test-clean", "test-other"]
 
@@ -96,13 +96,9 @@ def test_recipe_stages_0_to_5_and_9(tmp_path):
                  "scheduler.warmup_steps=2 trainer.progress_bar=False")
     common = ["--librispeech_dir", str(corpus), "--data", str(data), "--exp", str(exp),
               "--nj", "2", "--subsets", "train-clean-100 dev-clean test-clean test-other"]
-    proc = subprocess.run(["bash", str(REPO / "recipes/librispeech/run.sh"), *common,
-                           "--stop_stage", "5", "--bpe_vocab_size", "60",
-                           "--train_overrides", overrides, "--average_num", "2",
-                           "--master_port", "29691", "--decode_overrides", "--decode_max_len 4"],
-                          capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, OMP_NUM_THREADS="1"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_recipe("librispeech", *common, "--stop_stage", "5", "--bpe_vocab_size", "60",
+               "--train_overrides", overrides, "--average_num", "2", "--master_port", "29691",
+               "--decode_overrides", "--decode_max_len 4")
     for s in ("train_clean_100", "dev_clean", "test_clean", "test_other"):
         assert validate(str(data / s)) == [], s
         assert (data / s / "feats.scp").is_file()
@@ -121,10 +117,7 @@ def test_recipe_stages_0_to_5_and_9(tmp_path):
         assert res["metric"] == "WER" and res["test_set"] == column
         assert (exp / "aed" / f"decode_{s}" / "hyp").is_file()
         assert "WER" in (exp / "aed" / f"decode_{s}" / "wer").read_text()
-    proc = subprocess.run(["bash", str(REPO / "recipes/librispeech/run.sh"), *common,
-                           "--stage", "9", "--stop_stage", "9"],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_recipe("librispeech", *common, "--stage", "9", "--stop_stage", "9")
     table = (exp / "RESULTS.md").read_text()
     assert "LibriSpeech test-clean (WER)" in table and "| aed |" in table
     assert "| 1.93 | 4.44 |" in table   # the published AED row beside ours
