@@ -65,3 +65,20 @@ def ref_llm_api(ref_llm_dir):
     from fireredasr.models.fireredasr import FireRedAsr
 
     return FireRedAsr.from_pretrained("llm", str(ref_llm_dir))
+
+
+@pytest.fixture(scope="session")
+def ref_aed2_dir() -> Path:
+    return shared_path("reference_aed2_small")
+
+
+@pytest.fixture(scope="session")
+def ref_aed2_api(ref_aed2_dir):
+    from fireredasr.models.fireredasr import FireRedAsr
+
+    return FireRedAsr.from_pretrained("aed", str(ref_aed2_dir))
+
+
+@pytest.fixture(scope="session")
+def expected_hyps2(ref_aed2_dir) -> dict:
+    return json.loads((ref_aed2_dir / "expected_hyps.json").read_text(encoding="utf-8"))

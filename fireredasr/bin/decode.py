@@ -6,7 +6,9 @@
 
 Decoding options default to the released settings (AED: beam 3, softmax_smoothing 1.25,
 aed_length_penalty 0.6; LLM: beam 3, repetition_penalty 3.0, llm_length_penalty 1.0). Writes
-hyp, nbest (with --nbest > 1), rtf, and the scoring outputs wer, wer.json and wer.align.
+hyp, confidence (AED), nbest (with --nbest > 1), timestamp (CTM lines, with --return_timestamp 1
+on a model with a CTC head), rtf, and the scoring outputs wer, wer.json and wer.align.
+FireRedASR2 shallow fusion: --elm_dir DIR --elm_weight W.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from fireredasr.scoring.cer import score, write_results
 logger = logging.getLogger("decode")
 FLAGS = {"beam_size": int, "nbest": int, "decode_max_len": int, "softmax_smoothing": float,
          "aed_length_penalty": float, "eos_penalty": float, "decode_min_len": int,
-         "repetition_penalty": float, "llm_length_penalty": float, "temperature": float}
+         "repetition_penalty": float, "llm_length_penalty": float, "temperature": float,
+         "return_timestamp": int, "elm_dir": str, "elm_weight": float}
 
 
 def main(argv=None) -> int:
@@ -51,6 +54,8 @@ def main(argv=None) -> int:
     setup_logging()
     overrides = {k: getattr(args, k) for k in FLAGS
                  if getattr(args, k) is not None and k in RELEASED_SETTINGS[args.asr_type]}
+    if args.return_timestamp is not None:
+        overrides["return_timestamp"] = bool(args.return_timestamp)
     overrides["bf16"] = bool(args.bf16)
     try:
         data = DataDir.load(args.data_dir)

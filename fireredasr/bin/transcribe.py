@@ -10,6 +10,7 @@ the exit status is 1 only when nothing could be decoded.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--wav_dir")
     io.add_argument("--wav_scp")
     io.add_argument("--output", help="write 'uttid<TAB>text' lines here (default: stdout)")
+    io.add_argument("--output_format", choices=["text", "json"], default="text",
+                    help="json: one JSON result per line (text, confidence, dur_s, timestamp)")
     d = p.add_argument_group("decoding")
     d.add_argument("--use_gpu", type=int, default=1,
                    help="1: decode on CUDA when it is available (falls back to CPU)")
@@ -49,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     aed.add_argument("--softmax_smoothing", type=float, default=1.0)
     aed.add_argument("--aed_length_penalty", type=float, default=0.0)
     aed.add_argument("--eos_penalty", type=float, default=1.0)
+    v2 = p.add_argument_group("FireRedASR2-AED (models with a CTC head)")
+    v2.add_argument("--return_timestamp", type=int, default=0,
+                    help="1: token timestamps from CTC alignment (see --output_format json)")
+    v2.add_argument("--elm_dir", default="", help="external LSTM LM folder for shallow fusion")
+    v2.add_argument("--elm_weight", type=float, default=0.0)
     llm = p.add_argument_group("FireRedASR-LLM")
     llm.add_argument("--decode_min_len", type=int, default=0)
     llm.add_argument("--repetition_penalty", type=float, default=1.0)
@@ -72,7 +80,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     decode_args = {k: getattr(args, k) for k in (
         "beam_size", "nbest", "decode_max_len", "softmax_smoothing", "aed_length_penalty",
         "eos_penalty", "decode_min_len", "repetition_penalty", "llm_length_penalty",
-        "temperature")}
+        "temperature", "elm_dir", "elm_weight")}
+    decode_args["return_timestamp"] = bool(args.return_timestamp)
     try:
         check_decode_args(args.asr_type, decode_args)
     except ValueError as e:
@@ -83,6 +92,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         logger.info("CUDA is not available; decoding on CPU")
     try:
         model = FireRedAsr.from_pretrained(args.asr_type, args.model_dir)
+        model.check_options(decode_args)
     except (FileNotFoundError, CheckpointError, CMVNError, ValueError) as e:
         logger.error("cannot load the model: %s", e)
         return 2
@@ -98,7 +108,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             batch = wavs[start: start + max(1, args.batch_size)]
             results = model.transcribe([u for u, _ in batch], [w for _, w in batch], decode_args)
             for r in results:
-                out.write(f"{r['uttid']}\t{r['text']}\n")
+                out.write(json.dumps(r, ensure_ascii=False) + "\n"
+                          if args.output_format == "json" else f"{r['uttid']}\t{r['text']}\n")
             out.flush()
             decoded += len(results)
     finally:

@@ -21,8 +21,9 @@ import torch
 
 from fireredasr.data.audio import AudioError
 from fireredasr.data.frontend import Frontend, pad_features
-from fireredasr.decode.beam_search import BeamSearchConfig
-from fireredasr.models.checkpoint import load_aed_model, load_llm_model
+from fireredasr.decode.beam_search import BeamSearchConfig, check_elm_fits
+from fireredasr.decode.timestamps import fix_timestamps, uniform_times
+from fireredasr.models.checkpoint import load_aed_model, load_elm, load_llm_model
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
 from fireredasr.tokenizer.llm_tokenizer import encode_prompts
 
@@ -46,7 +47,10 @@ def _require_files(model_dir: str, names: Sequence[str]) -> None:
 
 
 def beam_config_from_args(args: Dict[str, Any]) -> BeamSearchConfig:
-    """Map the released ``args`` dict keys onto :class:`BeamSearchConfig`."""
+    """Map the released ``args`` dict keys (v1 and FireRedASR2) onto :class:`BeamSearchConfig`."""
+    elm_weight = float(args.get("elm_weight", 0.0))
+    if elm_weight > 0.0 and not args.get("elm_dir"):
+        raise ValueError(f"elm_weight={elm_weight} needs elm_dir (an external LM folder)")
     return BeamSearchConfig(
         beam_size=int(args.get("beam_size", 1)),
         nbest=int(args.get("nbest", 1)),
@@ -54,6 +58,7 @@ def beam_config_from_args(args: Dict[str, Any]) -> BeamSearchConfig:
         softmax_smoothing=float(args.get("softmax_smoothing", 1.0)),
         length_penalty=float(args.get("aed_length_penalty", 0.0)),
         eos_penalty=float(args.get("eos_penalty", 1.0)),
+        elm_weight=elm_weight if args.get("elm_dir") else 0.0,
     )
 
 
@@ -95,6 +100,28 @@ class FireRedAsr:
         self.feat_extractor = frontend
         self.model = model
         self.tokenizer = tokenizer
+        # An AED with a CTC head is a FireRedASR2 model: its text is lower-cased and it can
+        # give timestamps, as the released v2 code does.
+        self.is_v2 = asr_type == "aed" and getattr(model, "ctc", None) is not None
+        self._elm: Optional[Tuple[str, torch.nn.Module]] = None  # (elm_dir, model), cached
+
+    def check_options(self, args: Dict[str, Any]) -> None:
+        """Raise (ValueError, CheckpointError) when ``args`` cannot work with this model, before
+        any audio is read: timestamps without a CTC head, an unusable external LM."""
+        check_decode_args(self.asr_type, args)
+        if args.get("return_timestamp") and not self.is_v2:
+            raise ValueError("return_timestamp needs a model with a CTC head (FireRedASR2, or "
+                             "trained with model.ctc_weight > 0)")
+        if beam_config_from_args(args).elm_weight > 0.0:
+            if self.asr_type != "aed":
+                raise ValueError("an external LM (elm_dir) fuses with the AED only")
+            check_elm_fits(self.external_lm(str(args["elm_dir"])), self.model.decoder)
+
+    def external_lm(self, elm_dir: str) -> torch.nn.Module:
+        """The LSTM LM of ``elm_dir``, loaded once and kept while the same folder is asked for."""
+        if self._elm is None or self._elm[0] != elm_dir:
+            self._elm = (elm_dir, load_elm(elm_dir))
+        return self._elm[1]
 
     def accepts(self, uttid: str, feat: torch.Tensor, dur: float) -> bool:
         """False (with a logged reason) for inputs the model cannot decode; warns on long ones."""
@@ -130,16 +157,19 @@ class FireRedAsr:
     @torch.no_grad()
     def transcribe(self, batch_uttid: Sequence[str], batch_wav_path: Sequence[str],
                    args: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
-        """Decode one batch. Returns one dict (uttid, text, wav, rtf) per decodable input.
+        """Decode one batch. Returns one dict per decodable input: uttid, text, confidence,
+        dur_s, wav, rtf (the released FireRedASR2 form), and "timestamp" when asked.
 
         ``args`` takes the released keys (use_gpu, beam_size, nbest, decode_max_len,
-        softmax_smoothing, aed_length_penalty, eos_penalty) plus ``bf16`` for bf16 autocast.
-        With nbest > 1 each dict also has "nbest": [{"text", "score"}, ...], best first.
+        softmax_smoothing, aed_length_penalty, eos_penalty; for FireRedASR2 also
+        return_timestamp, elm_dir, elm_weight) plus ``bf16`` for bf16 autocast. With nbest > 1
+        each dict also has "nbest": [{"text", "score"}, ...], best first.
         """
         kept, feats, durs = self._load_batch(batch_uttid, batch_wav_path)
         if not kept:
             return []
-        results, elapsed = self.decode_features([batch_uttid[i] for i in kept], feats, args)
+        results, elapsed = self.decode_features([batch_uttid[i] for i in kept], feats, args,
+                                                durs)
         total_dur = sum(durs)
         rtf = elapsed / total_dur if total_dur > 0 else 0.0
         for r, i in zip(results, kept):
@@ -149,14 +179,22 @@ class FireRedAsr:
 
     @torch.no_grad()
     def decode_features(self, uttids: Sequence[str], feats: Sequence[torch.Tensor],
-                        args: Optional[Dict[str, Any]] = None
+                        args: Optional[Dict[str, Any]] = None,
+                        durs: Optional[Sequence[float]] = None
                         ) -> Tuple[List[Dict[str, Any]], float]:
-        """Decode normalised features (one (T, 80) tensor per utterance).
+        """Decode normalised features (one (T, 80) tensor per utterance) of audio lasting
+        ``durs`` seconds (default: 10 ms per frame).
 
-        Returns ([{"uttid", "text"(, "nbest")}], seconds spent in the model).
+        Returns ([{"uttid", "text", "confidence", "dur_s"(, "timestamp")(, "nbest")}],
+        seconds spent in the model). An LLM result has no confidence.
         """
         args = dict(args or {})
         cfg = beam_config_from_args(args)
+        if durs is None:
+            durs = [f.size(0) / 100 for f in feats]
+        return_timestamp = bool(args.get("return_timestamp", False))
+        elm = (self.external_lm(str(args["elm_dir"]))
+               if self.asr_type == "aed" and cfg.elm_weight > 0.0 else None)
         device = torch.device("cuda" if args.get("use_gpu", False) else "cpu")
         self.model.to(device)
         padded, lengths = pad_features(feats)
@@ -166,9 +204,12 @@ class FireRedAsr:
         start = time.perf_counter()
         with autocast:
             if self.asr_type == "aed":
+                if elm is not None:
+                    elm.to(device)
                 hyps = self.model.transcribe(
                     padded, lengths, cfg.beam_size, cfg.nbest, cfg.decode_max_len,
-                    cfg.softmax_smoothing, cfg.length_penalty, cfg.eos_penalty)
+                    cfg.softmax_smoothing, cfg.length_penalty, cfg.eos_penalty, elm,
+                    cfg.elm_weight, return_timestamp)
             else:
                 ids, mask, _, _ = encode_prompts(self.tokenizer, [""] * len(feats), decode=True)
                 generated = self.model.transcribe(
@@ -185,11 +226,34 @@ class FireRedAsr:
             # An LLM may emit newlines or tabs; a hypothesis is one line of text.
             texts = [" ".join(t.split()) for t in
                      self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
-            return [{"uttid": u, "text": t} for u, t in zip(uttids, texts)], elapsed
-        for uttid, nbest in zip(uttids, hyps):
-            texts = [self.tokenizer.detokenize([int(t) for t in h["yseq"]]) for h in nbest]
-            result: Dict[str, Any] = {"uttid": uttid, "text": texts[0]}
+            return [{"uttid": u, "text": t, "dur_s": round(d, 3)}
+                    for u, t, d in zip(uttids, texts, durs)], elapsed
+        for uttid, nbest, dur in zip(uttids, hyps, durs):
+            texts = [self.hypothesis_text(h["yseq"]) for h in nbest]
+            best = nbest[0]
+            result: Dict[str, Any] = {"uttid": uttid, "text": texts[0],
+                                      "confidence": round(best["confidence"], 3),
+                                      "dur_s": round(dur, 3)}
+            if return_timestamp:
+                result["timestamp"] = self.timestamps(best, dur)
             if cfg.nbest > 1:
-                result["nbest"] = [{"text": t, "score": h["score"]} for t, h in zip(texts, nbest)]
+                result["nbest"] = [{"text": t, "score": h["score"],
+                                    "confidence": round(h["confidence"], 3)}
+                                   for t, h in zip(texts, nbest)]
             results.append(result)
         return results, elapsed
+
+    def hypothesis_text(self, yseq: torch.Tensor) -> str:
+        """Token ids -> text; FireRedASR2 also drops <blank>/<sil> and lower-cases."""
+        text = self.tokenizer.detokenize([int(t) for t in yseq])
+        if self.is_v2:
+            text = text.replace("<blank>", "").replace("<sil>", "").lower()
+        return text
+
+    def timestamps(self, hyp: Dict[str, Any], dur: float) -> List[Tuple[str, float, float]]:
+        """(token, start, end) of a hypothesis from its CTC alignment (equal slots without one)."""
+        tokens = [self.tokenizer.dict[int(t)] for t in hyp["yseq"]]
+        if hyp.get("ctc_times") is None:
+            starts, ends = uniform_times(len(tokens), dur)
+            return [(t.lower(), round(s, 3), round(e, 3)) for t, s, e in zip(tokens, starts, ends)]
+        return fix_timestamps(tokens, *hyp["ctc_times"], dur)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -31,31 +31,65 @@ class BeamSearchConfig:
     softmax_smoothing: float = 1.0
     length_penalty: float = 0.0
     eos_penalty: float = 1.0
+    elm_weight: float = 0.0  # shallow-fusion weight of an external LM (FireRedASR2)
 
     def __post_init__(self) -> None:
         if self.beam_size < 1:
             raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
         if not 1 <= self.nbest <= self.beam_size:
             raise ValueError(f"nbest must be in [1, beam_size={self.beam_size}], got {self.nbest}")
-        if not 0.0 < self.eos_penalty <= 1.0:
-            raise ValueError(f"eos_penalty must be in (0, 1], got {self.eos_penalty}")
+        # v1 asserted eos_penalty <= 1; FireRedASR2 allows larger values.
+        if self.eos_penalty <= 0.0:
+            raise ValueError(f"eos_penalty must be > 0, got {self.eos_penalty}")
+        if self.elm_weight < 0.0:
+            raise ValueError(f"elm_weight must be >= 0, got {self.elm_weight}")
         if self.softmax_smoothing <= 0.0:
             raise ValueError(f"softmax_smoothing must be > 0, got {self.softmax_smoothing}")
 
 
-Hypothesis = Dict[str, object]  # {"yseq": LongTensor of token ids, "score": float}
+# {"yseq": LongTensor of token ids, "score": float, "confidence": float}
+Hypothesis = Dict[str, object]
+
+# FireRedASR2 multiplies the external LM's eos score by this before fusion.
+ELM_EOS_SCALE = 3.0
+
+
+class LmFusion:
+    """Shallow fusion with an LSTM LM whose state is carried per beam row, one step at a time
+    (never re-run over the prefix). Released v2 semantics: the LM reads the token each row chose
+    at the previous step (``<sos>`` first), starts from a zero state, and is reordered with the
+    beams; its eos column counts :data:`ELM_EOS_SCALE` times."""
+
+    def __init__(self, lm: torch.nn.Module, weight: float, rows: int, eos_id: int,
+                 device: torch.device):
+        self.lm, self.weight, self.eos_id = lm, weight, eos_id
+        self.state = lm.zero_state(rows, device)
+
+    def scores(self, last_tokens: torch.Tensor, finished: torch.Tensor) -> torch.Tensor:
+        """(rows,) tokens -> weighted LM log-probs (rows, V), zero for finished rows."""
+        lm_scores, self.state = self.lm.step(last_tokens, self.state)
+        lm_scores = lm_scores.masked_fill(finished, 0.0)
+        lm_scores[:, self.eos_id] *= ELM_EOS_SCALE
+        return self.weight * lm_scores
+
+    def reorder(self, rows: torch.Tensor) -> None:
+        self.state = tuple(s[:, rows] for s in self.state)
 
 
 def _search(step: Callable[[torch.Tensor], torch.Tensor],
             reorder: Callable[[torch.Tensor], None],
             max_lens: torch.Tensor, sos_id: int, eos_id: int, cfg: BeamSearchConfig,
-            device: torch.device) -> List[List[Hypothesis]]:
+            device: torch.device, fusion: Optional[LmFusion] = None) -> List[List[Hypothesis]]:
     """Run the released beam search given ``step(last_tokens) -> logits`` and ``reorder(rows)``.
 
     ``max_lens`` (n,) is each utterance's own step limit. Once an utterance reaches it, its
     hypotheses are treated as finished (they continue only with eos at no cost), so its
     result is the one a search over that utterance alone gives, whatever else is in the
     batch.
+
+    Each hypothesis carries FireRedASR2's confidence: the mean over its output tokens of
+    exp(the score its token was chosen with), that score including smoothing, LM fusion and
+    the eos penalty.
     """
     n = max_lens.numel()
     max_len = int(max_lens.max())
@@ -68,10 +102,13 @@ def _search(step: Callable[[torch.Tensor], torch.Tensor],
     # A finished hypothesis continues only with eos at no cost.
     finished_scores = torch.tensor([0.0] + [-INF] * (B - 1), device=device).view(1, B)
     utt_offset = (B * torch.arange(n, device=device)).repeat_interleave(B)
+    chosen = torch.zeros(rows, 0, device=device)  # per-token scores along each beam's history
 
     for t in range(max_len):
         logits = step(ys[:, -1]).float()
         t_scores = F.log_softmax(logits / cfg.softmax_smoothing, dim=-1)
+        if fusion is not None:
+            t_scores = t_scores + fusion.scores(ys[:, -1], finished)
         if cfg.eos_penalty != 1.0:
             t_scores[:, eos_id] *= cfg.eos_penalty
         top_scores, top_ys = torch.topk(t_scores, k=B, dim=1)
@@ -82,8 +119,12 @@ def _search(step: Callable[[torch.Tensor], torch.Tensor],
         scores = scores.view(rows, 1)
         src_rows = torch.div(best, B, rounding_mode="floor").view(rows) + utt_offset
         new_tokens = torch.gather(top_ys.view(n, B * B), 1, best).view(rows, 1)
+        new_scores = torch.gather(top_scores.view(n, B * B), 1, best).view(rows, 1)
         ys = torch.cat((ys[src_rows], new_tokens), dim=1)
+        chosen = torch.cat((chosen[src_rows], new_scores), dim=1)
         reorder(src_rows)
+        if fusion is not None:
+            fusion.reorder(src_rows)
         finished = (new_tokens == eos_id) | (row_limit <= t + 1)
         if bool(finished.all()):
             break
@@ -91,6 +132,7 @@ def _search(step: Callable[[torch.Tensor], torch.Tensor],
     # GNMT length penalty; lengths count every token that is not eos (sos included).
     scores = scores.view(n, B)
     ys = ys.view(n, B, -1)
+    chosen = chosen.view(n, B, -1)
     lengths = (ys != eos_id).sum(dim=-1)
     if cfg.length_penalty > 0.0:
         scores = scores / torch.pow((5.0 + lengths.float()) / 6.0, cfg.length_penalty)
@@ -99,7 +141,12 @@ def _search(step: Callable[[torch.Tensor], torch.Tensor],
     for i in range(n):
         hyps = []
         for score, j in zip(nbest_scores[i].tolist(), nbest_ids[i].tolist()):
-            hyps.append({"yseq": ys[i, j, 1: int(lengths[i, j])].cpu(), "score": score})
+            n_out = int(lengths[i, j]) - 1  # output tokens: not <sos>, not the final <eos>
+            # An empty hypothesis has no tokens to be confident about (the released code
+            # divides by zero there); it gets 0.
+            conf = float(chosen[i, j, :n_out].exp().mean()) if n_out > 0 else 0.0
+            hyps.append({"yseq": ys[i, j, 1: n_out + 1].cpu(), "score": score,
+                         "confidence": conf})
         results.append(hyps)
     return results
 
@@ -120,14 +167,34 @@ def resolve_max_lens(cfg: BeamSearchConfig, enc_mask: torch.Tensor,
     return max_lens
 
 
+def check_elm_fits(elm: torch.nn.Module, decoder: TransformerDecoder) -> None:
+    """Raise ValueError unless the LM's scores can be added column by column to the decoder's."""
+    from fireredasr.models.lstm_lm import ELM_EOS_ID, ELM_SOS_ID
+
+    if elm.vocab_size != decoder.tgt_word_prj.out_features:
+        raise ValueError(f"the external LM has {elm.vocab_size} tokens but the AED has "
+                         f"{decoder.tgt_word_prj.out_features}; they must share dict.txt")
+    if (decoder.sos_id, decoder.eos_id) != (ELM_SOS_ID, ELM_EOS_ID):
+        raise ValueError(f"the external LM fixes <sos>/<eos> at {ELM_SOS_ID}/{ELM_EOS_ID} but "
+                         f"the AED uses {decoder.sos_id}/{decoder.eos_id}")
+
+
 @torch.no_grad()
 def batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor, enc_mask: torch.Tensor,
-                      cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
-    """Cached batch beam search. enc: (N, T, d); enc_mask: (N, T) bool. Returns N n-best lists."""
+                      cfg: BeamSearchConfig, elm: Optional[torch.nn.Module] = None
+                      ) -> List[List[Hypothesis]]:
+    """Cached batch beam search. enc: (N, T, d); enc_mask: (N, T) bool. Returns N n-best lists.
+    With ``elm`` (an :class:`~fireredasr.models.lstm_lm.LstmLm`) and ``cfg.elm_weight`` > 0
+    its scores are fused in at every step."""
     max_lens = resolve_max_lens(cfg, enc_mask, decoder)
     state: DecoderState = decoder.init_state(enc, enc_mask, cfg.beam_size, int(max_lens.max()))
+    fusion = None
+    if elm is not None and cfg.elm_weight > 0.0:
+        check_elm_fits(elm, decoder)
+        fusion = LmFusion(elm, cfg.elm_weight, enc.size(0) * cfg.beam_size, decoder.eos_id,
+                          enc.device)
     return _search(lambda tok: decoder.step(state, tok), state.reorder, max_lens,
-                   decoder.sos_id, decoder.eos_id, cfg, enc.device)
+                   decoder.sos_id, decoder.eos_id, cfg, enc.device, fusion)
 
 
 @torch.no_grad()

@@ -1,6 +1,8 @@
 """Stages 5 and 8: decode a Kaldi data dir with a model folder, in parallel jobs.
 
-Outputs in ``out_dir``: ``hyp`` (``uttid text``, sorted), ``nbest`` when nbest > 1, ``rtf``
+Outputs in ``out_dir``: ``hyp`` (``uttid text``, sorted), ``confidence`` (AED, ``uttid value``),
+``timestamp`` (with return_timestamp: CTM lines ``uttid 1 start duration token``), ``nbest`` when
+nbest > 1, ``rtf``
 (decoding time over audio duration) and ``decode.json`` (the settings and a fingerprint of
 the inputs; a finished decode is skipped on re-run only while the model folder, the data dir,
 its audio files and the settings are all unchanged, and the log says what changed). An
@@ -30,7 +32,7 @@ DECODE_DATA_FILES = ("wav.scp", "segments", "feats.scp", "text")
 # The settings the FireRedASR paper's numbers were decoded with.
 RELEASED_SETTINGS: Dict[str, Dict[str, Any]] = {
     "aed": {"beam_size": 3, "nbest": 1, "decode_max_len": 0, "softmax_smoothing": 1.25,
-            "aed_length_penalty": 0.6, "eos_penalty": 1.0},
+            "aed_length_penalty": 0.6, "eos_penalty": 1.0, "elm_dir": "", "elm_weight": 0.0},
     "llm": {"beam_size": 3, "decode_max_len": 0, "decode_min_len": 0,
             "repetition_penalty": 3.0, "llm_length_penalty": 1.0, "temperature": 1.0},
 }
@@ -63,13 +65,14 @@ def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
         torch.cuda.set_device(device)
     d = DataDir.load(data_dir)
     model = FireRedAsr.from_pretrained(asr_type, model_dir)
+    model.check_options(args)
     order = decode_order(d, utts)
     results: List[Dict[str, Any]] = []
     spent = audio = 0.0
     failed = 0
     run_args = dict(args, use_gpu=bool(device and device.startswith("cuda")))
     for start in range(0, len(order), batch_size):
-        ids, feats = [], []
+        ids, feats, durs = [], [], []
         for utt in order[start: start + batch_size]:
             spec, seg_start, seg_end = d.audio_source(utt)
             try:
@@ -85,12 +88,26 @@ def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
                 continue
             ids.append(utt)
             feats.append(feat)
+            durs.append(dur)
             audio += dur
         if ids:
-            out, elapsed = model.decode_features(ids, feats, run_args)
+            out, elapsed = model.decode_features(ids, feats, run_args, durs)
             results.extend(out)
             spent += elapsed
     return results, spent, audio, failed
+
+
+def write_confidence_and_timestamps(out_dir: str, results: Sequence[Dict[str, Any]]) -> None:
+    """``confidence`` and the CTM-style ``timestamp`` file, when the results carry them."""
+    ordered = sorted(results, key=lambda r: r["uttid"])
+    if any("confidence" in r for r in ordered):
+        write_map(os.path.join(out_dir, "confidence"),
+                  ((r["uttid"], f"{r['confidence']:.3f}") for r in ordered if "confidence" in r))
+    if any("timestamp" in r for r in ordered):
+        with open(os.path.join(out_dir, "timestamp"), "w", encoding="utf-8") as f:
+            for r in ordered:
+                for token, start, end in r.get("timestamp", []):
+                    f.write(f"{r['uttid']} 1 {start:.3f} {end - start:.3f} {token}\n")
 
 
 def decode_inputs(model_dir: str, d: DataDir, data_dir: str) -> Dict[str, Any]:
@@ -176,6 +193,7 @@ def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str =
     audio = sum(o[2] for o in outputs)
     failed = sum(o[3] for o in outputs)
     write_map(os.path.join(out_dir, "hyp"), ((r["uttid"], r["text"]) for r in results))
+    write_confidence_and_timestamps(out_dir, results)
     if settings.get("nbest", 1) > 1:
         with open(os.path.join(out_dir, "nbest"), "w", encoding="utf-8") as f:
             for r in sorted(results, key=lambda r: r["uttid"]):

@@ -55,11 +55,15 @@ def save_package(path: str, args: argparse.Namespace, state_dict: Dict[str, torc
 
 
 def load_aed_model(path: str, map_location: str = "cpu") -> Tuple[torch.nn.Module, argparse.Namespace]:
-    """Build a :class:`FireRedAsrAed` from a released-layout package, loaded strictly."""
+    """Build a :class:`FireRedAsrAed` from a released-layout package, loaded strictly.
+
+    A package with ``ctc.*`` weights is a FireRedASR2 model: it gets the CTC head and v2's
+    encoder-length rule."""
     from fireredasr.models.fireredasr_aed import FireRedAsrAed
 
     package = load_package(path, map_location)
-    model = FireRedAsrAed.from_args(package["args"])
+    with_ctc = any(k.startswith("ctc.") for k in package["model_state_dict"])
+    model = FireRedAsrAed.from_args(package["args"], ctc=with_ctc)
     try:
         model.load_state_dict(package["model_state_dict"], strict=True)
     except RuntimeError as e:
@@ -129,3 +133,23 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32):
     if problem:
         raise CheckpointError(f"{model_dir}/model.pth.tar does not fit the LLM model: {problem}")
     return model, tokenizer
+
+
+def load_elm(elm_dir: str, map_location: str = "cpu") -> torch.nn.Module:
+    """The external LSTM LM of a FireRedASR2 ``elm/`` folder (``model.pth.tar``), loaded strictly."""
+    from fireredasr.models.lstm_lm import LstmLm
+
+    path = os.path.join(elm_dir, "model.pth.tar")
+    package = load_package(path, map_location)
+    try:
+        model = LstmLm.from_args(package["args"])
+        model.load_state_dict(package["model_state_dict"], strict=True)
+    except (ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path} is not an LSTM LM that fits its args: {e}") from e
+    return model.eval()
+
+
+def save_elm(elm_dir: str, model: torch.nn.Module) -> None:
+    """Save an LSTM LM as a released-layout ``elm/`` folder."""
+    save_package(os.path.join(elm_dir, "model.pth.tar"), model.args,
+                 {k: v.detach().cpu() for k, v in model.state_dict().items()})

@@ -207,8 +207,13 @@ class ConformerEncoder(nn.Module):
 
     def __init__(self, idim: int, n_layers: int, n_head: int, d_model: int,
                  residual_dropout: float = 0.1, dropout_rate: float = 0.1,
-                 kernel_size: int = 33, pe_maxlen: int = 5000):
+                 kernel_size: int = 33, pe_maxlen: int = 5000, ceil_lengths: bool = False):
         super().__init__()
+        # How many subsampled frames count as valid. v1 (FireRedASR): the convolutions' own
+        # output length, ((L-3)//2+1-3)//2+1. v2 (FireRedASR2, the folders with a CTC head):
+        # ceil(L/4), counted from the subsampled padding mask, 1-2 frames more. Each folder
+        # follows its own released code, so the rule travels with the model.
+        self.ceil_lengths = ceil_lengths
         # pe_maxlen is the decoder's table; the encoder's relative table has a fixed size in
         # the released models (9999 rows), which the checkpoint's buffer shape confirms.
         del pe_maxlen
@@ -233,6 +238,8 @@ class ConformerEncoder(nn.Module):
         # lengths count only the real frames, so the pad never becomes a valid output frame.
         feats = F.pad(feats, (0, 0, 0, SUBSAMPLING_PAD_FRAMES), value=0.0)
         x, enc_lengths = self.input_preprocessor(feats, lengths)
+        if self.ceil_lengths:
+            enc_lengths = torch.div(lengths + 3, 4, rounding_mode="floor").clamp(max=x.size(1))
         mask = lengths_to_mask(enc_lengths, x.size(1))
         pos_emb = self.dropout(self.positional_encoding(x.size(1)).to(x.dtype))
         x = self.dropout(x)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -31,7 +31,8 @@ class FireRedAsrAed(nn.Module):
         self.sos_id, self.eos_id, self.pad_id = args.sos_id, args.eos_id, args.pad_id
         self.encoder = ConformerEncoder(
             args.idim, args.n_layers_enc, args.n_head, args.d_model,
-            args.residual_dropout, args.dropout_rate, args.kernel_size, args.pe_maxlen)
+            args.residual_dropout, args.dropout_rate, args.kernel_size, args.pe_maxlen,
+            ceil_lengths=ctc)  # a CTC head marks a FireRedASR2 model: its encoder-length rule
         self.decoder = TransformerDecoder(
             args.sos_id, args.eos_id, args.pad_id, args.odim,
             args.n_layers_dec, args.n_head, args.d_model,
@@ -52,11 +53,28 @@ class FireRedAsrAed(nn.Module):
     @torch.no_grad()
     def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor, beam_size: int = 1,
                    nbest: int = 1, decode_max_len: int = 0, softmax_smoothing: float = 1.0,
-                   length_penalty: float = 0.0, eos_penalty: float = 1.0) -> List[List[dict]]:
-        """Released-compatible batch beam search: one n-best list of {"yseq", "score"} per input."""
+                   length_penalty: float = 0.0, eos_penalty: float = 1.0,
+                   elm: Optional[nn.Module] = None, elm_weight: float = 0.0,
+                   return_timestamp: bool = False) -> List[List[dict]]:
+        """Released-compatible batch beam search: one n-best list per input of
+        {"yseq", "score", "confidence"}, plus "ctc_times" ((starts, ends) in seconds, or None
+        when no alignment exists) with ``return_timestamp``, which needs the CTC head.
+        ``elm`` is an external LSTM LM fused with ``elm_weight`` (FireRedASR2)."""
         from fireredasr.decode.beam_search import BeamSearchConfig, batch_beam_search
+        from fireredasr.decode.timestamps import ctc_token_times
 
+        if return_timestamp and self.ctc is None:
+            raise ValueError("timestamps need a CTC head: this is a v1 model (FireRedASR-AED); "
+                             "FireRedASR2 models and models trained with model.ctc_weight > 0 "
+                             "have one")
         cfg = BeamSearchConfig(beam_size, nbest, decode_max_len, softmax_smoothing,
-                               length_penalty, eos_penalty)
-        enc, _, enc_mask = self.encoder(feats, lengths)
-        return batch_beam_search(self.decoder, enc, enc_mask, cfg)
+                               length_penalty, eos_penalty, elm_weight)
+        enc, enc_lengths, enc_mask = self.encoder(feats, lengths)
+        hyps = batch_beam_search(self.decoder, enc, enc_mask, cfg, elm)
+        if return_timestamp:
+            log_probs = self.ctc.log_probs(enc)
+            for i, nbest_list in enumerate(hyps):
+                for h in nbest_list:
+                    h["ctc_times"] = ctc_token_times(log_probs[i, :int(enc_lengths[i])],
+                                                     h["yseq"].tolist())
+        return hyps

@@ -113,15 +113,13 @@ def compute_loss(label_smoothing: float, ctc_weight: float = 0.0):
 
 def export_model_folder(out_dir: str, args: argparse.Namespace,
                         state_dict: Dict[str, torch.Tensor], lang_dir: str, cmvn: str) -> None:
-    """A model folder in the released AED layout, loadable by the released inference code."""
+    """A model folder in the released AED layout (v1, or v2 with a CTC head), loadable by the
+    released inference code of that version."""
     os.makedirs(out_dir, exist_ok=True)
-    model = FireRedAsrAed.from_args(args)
-    # The released (v1) layout has no CTC head: a head trained for joint CTC/attention is
-    # left out, so the folder loads in the released inference code.
-    ctc_keys = [k for k in state_dict if k.startswith("ctc.")]
-    if ctc_keys:
-        logger.info("the CTC head (%s) is left out of the released v1 layout", ", ".join(ctc_keys))
-        state_dict = {k: v for k, v in state_dict.items() if not k.startswith("ctc.")}
+    # With a CTC head the folder is in the FireRedASR2 layout (``ctc.ctc_lo``), without one
+    # in the v1 layout; each loads in its own released inference code.
+    with_ctc = any(k.startswith("ctc.") for k in state_dict)
+    model = FireRedAsrAed.from_args(args, ctc=with_ctc)
     model.load_state_dict(state_dict, strict=True)  # checks the weights fit before writing
     save_package(os.path.join(out_dir, "model.pth.tar"), model.args,
                  {k: v.detach().cpu() for k, v in model.state_dict().items()})

@@ -46,7 +46,8 @@ def test_transcribe_output_in_a_new_folder_is_created(ref_aed_dir, tmp_path):
 @pytest.mark.parametrize("flags,needle", [
     (["--nbest", "5", "--beam_size", "3"], "nbest must be in [1, beam_size=3]"),
     (["--beam_size", "0"], "beam_size must be >= 1"),
-    (["--eos_penalty", "2"], "eos_penalty"),
+    (["--eos_penalty", "0"], "eos_penalty must be > 0"),
+    (["--elm_weight", "0.3"], "elm_weight=0.3 needs elm_dir"),
 ])
 def test_transcribe_impossible_options(ref_aed_dir, caplog, flags, needle):
     assert _transcribe(ref_aed_dir, "--wav_path", WAV, *flags) == 2

@@ -15,7 +15,8 @@ def test_api_matches_reference_as_one_batch(ref_aed_api, expected_hyps, real_wav
     for name, args in _settings(expected_hyps):
         results = ref_aed_api.transcribe(REAL_UTTS, [real_wavs[u] for u in REAL_UTTS], args)
         assert {r["uttid"]: r["text"] for r in results} == expected_hyps[name]["batch"]
-        assert set(results[0]) == {"uttid", "text", "wav", "rtf"}
+        assert set(results[0]) == {"uttid", "text", "confidence", "dur_s", "wav", "rtf"}
+        assert all(0.0 < r["confidence"] <= 1.0 for r in results)
         assert float(results[0]["rtf"]) > 0
 
 

@@ -60,7 +60,10 @@ def test_bad_config_is_refused():
     with pytest.raises(ValueError, match="nbest"):
         BeamSearchConfig(beam_size=2, nbest=3)
     with pytest.raises(ValueError, match="eos_penalty"):
-        BeamSearchConfig(eos_penalty=1.5)
+        BeamSearchConfig(eos_penalty=0.0)
+    BeamSearchConfig(eos_penalty=1.5)  # FireRedASR2 allows > 1
+    with pytest.raises(ValueError, match="elm_weight"):
+        BeamSearchConfig(elm_weight=-0.1)
 
 
 @pytest.mark.parametrize("beam", [1, 3])

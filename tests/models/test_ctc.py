@@ -1,4 +1,4 @@
-"""The CTC head and joint CTC/attention training: loss, gradients, v1 export without the head."""
+"""The CTC head and joint CTC/attention training: loss, gradients, v1/v2 export and lengths."""
 import torch
 import torch.nn.functional as F
 
@@ -45,7 +45,7 @@ def test_joint_loss_trains_the_head_and_the_v1_layout_has_no_head():
     assert torch.isfinite(att_only)
 
 
-def test_export_leaves_the_ctc_head_out(tmp_path):
+def test_export_writes_the_v2_layout_with_a_ctc_head(tmp_path):
     import numpy as np
 
     from fireredasr.data.cmvn import write_cmvn
@@ -59,7 +59,23 @@ def test_export_leaves_the_ctc_head_out(tmp_path):
     stats = np.zeros((2, 81))
     stats[0, :80], stats[1, :80], stats[0, 80] = 1.0, 2.0, 1.0
     write_cmvn(str(tmp_path / "cmvn.ark"), stats)
-    export_model_folder(str(tmp_path / "model"), args, state, str(tmp_path / "lang"),
+    export_model_folder(str(tmp_path / "v2"), args, state, str(tmp_path / "lang"),
                         str(tmp_path / "cmvn.ark"))
-    model, _ = load_aed_model(str(tmp_path / "model" / "model.pth.tar"))  # strict v1 loading
-    assert model.ctc is None
+    model, _ = load_aed_model(str(tmp_path / "v2" / "model.pth.tar"))  # strict loading
+    assert model.ctc is not None and model.encoder.ceil_lengths
+    torch.testing.assert_close(model.ctc.ctc_lo.weight, state["ctc.ctc_lo.weight"])
+    v1_state = FireRedAsrAed.from_args(args).state_dict()
+    export_model_folder(str(tmp_path / "v1"), args, v1_state, str(tmp_path / "lang"),
+                        str(tmp_path / "cmvn.ark"))
+    model, _ = load_aed_model(str(tmp_path / "v1" / "model.pth.tar"))
+    assert model.ctc is None and not model.encoder.ceil_lengths
+
+
+def test_v2_encoder_lengths_are_ceil_of_a_quarter():
+    torch.manual_seed(0)
+    args = tiny_aed_args(odim=30)
+    v1, v2 = FireRedAsrAed.from_args(args).eval(), FireRedAsrAed.from_args(args, ctc=True).eval()
+    lengths = torch.tensor([418, 197, 178, 17, 16])
+    feats = torch.randn(5, 418, 80)
+    assert v2.encoder(feats, lengths)[1].tolist() == [105, 50, 45, 5, 4]
+    assert v1.encoder(feats, lengths)[1].tolist() == [103, 48, 43, 3, 3]

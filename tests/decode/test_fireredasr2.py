@@ -1,0 +1,158 @@
+"""FireRedASR2-AED folders: strict loading, v2 encoder lengths, and the released v2 outputs
+(text, confidence, timestamps, LSTM-LM fusion) through the API, batched and one at a time."""
+import math
+
+import pytest
+import torch
+
+from tests.conftest import REAL_UTTS
+
+
+def _args(expected_hyps2, setting, ref_aed2_dir):
+    args = dict(expected_hyps2[setting]["config"])
+    if args.get("elm_dir"):
+        args["elm_dir"] = args["elm_dir"].replace("<model_dir>", str(ref_aed2_dir))
+    return args
+
+
+def _same_result(got, want, setting, uttid):
+    where = (setting, uttid)
+    assert got["text"] == want["text"], where
+    assert got["confidence"] == want["confidence"], where
+    assert got["dur_s"] == want["dur_s"], where
+    assert ("timestamp" in got) == ("timestamp" in want), where
+    for (tok, s, e), (wtok, ws, we) in zip(got.get("timestamp", []), want.get("timestamp", [])):
+        assert tok == wtok and math.isclose(s, ws, abs_tol=1e-9) and \
+            math.isclose(e, we, abs_tol=1e-9), (where, (tok, s, e), (wtok, ws, we))
+    assert len(got.get("timestamp", [])) == len(want.get("timestamp", [])), where
+
+
+def test_v2_folder_loads_strictly_with_its_ctc_head(ref_aed2_api):
+    model = ref_aed2_api.model
+    assert ref_aed2_api.is_v2 and model.ctc is not None and model.encoder.ceil_lengths
+    assert len(model.state_dict()) == 130
+
+
+def test_v2_encoder_lengths_and_outputs(ref_aed2_api, ref_aed2_dir, real_wavs):
+    from fireredasr.data.frontend import pad_features
+
+    expected = torch.load(ref_aed2_dir / "expected_tensors.pt", weights_only=True)
+    feats = [ref_aed2_api.feat_extractor.load(real_wavs[u])[0] for u in REAL_UTTS]
+    padded, lengths = pad_features(feats)
+    assert lengths.tolist() == expected["feat_lengths"].tolist()
+    with torch.no_grad():
+        enc, enc_lengths, _ = ref_aed2_api.model.encoder(padded, lengths)
+        log_probs = ref_aed2_api.model.ctc.log_probs(enc)
+    assert enc_lengths.tolist() == [105, 50, 45, 309] == expected["enc_lengths"].tolist()
+    for i, n in enumerate(enc_lengths.tolist()):
+        torch.testing.assert_close(enc[i, :n], expected["encoder_out"][i], atol=2e-4, rtol=1e-4)
+        torch.testing.assert_close(log_probs[i, :n], expected["ctc_log_probs"][i],
+                                   atol=5e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("setting", ["beam1", "beam3", "beam3_timestamp", "beam3_elm0.3"])
+def test_v2_api_matches_the_released_outputs(setting, ref_aed2_api, ref_aed2_dir,
+                                             expected_hyps2, real_wavs):
+    args = _args(expected_hyps2, setting, ref_aed2_dir)
+    want = expected_hyps2[setting]
+    results = ref_aed2_api.transcribe(REAL_UTTS, [real_wavs[u] for u in REAL_UTTS], args)
+    assert [r["uttid"] for r in results] == REAL_UTTS
+    for r in results:
+        _same_result(r, want["batch"][r["uttid"]], setting, r["uttid"])
+    for u in REAL_UTTS:
+        (r,) = ref_aed2_api.transcribe([u], [real_wavs[u]], args)
+        _same_result(r, want["single"][u], setting, u)
+
+
+def test_v2_raw_confidence_and_ctc_times(ref_aed2_api, ref_aed2_dir, expected_hyps2, real_wavs):
+    """The unrounded confidence and the CTC times before the released post-processing."""
+    from fireredasr.data.frontend import pad_features
+
+    raw = expected_hyps2["beam3_timestamp"]["raw"]["batch"]
+    feats = [ref_aed2_api.feat_extractor.load(real_wavs[u])[0] for u in REAL_UTTS]
+    padded, lengths = pad_features(feats)
+    hyps = ref_aed2_api.model.transcribe(padded, lengths, 3, 1, 0, 1.25, 0.6, 1.0,
+                                         return_timestamp=True)
+    for u, (h,) in zip(REAL_UTTS, hyps):
+        assert h["yseq"].tolist() == raw[u]["yseq"]
+        assert abs(h["confidence"] - raw[u]["confidence"]) < 1e-6
+        starts, ends = h["ctc_times"]
+        want_starts, want_ends = raw[u]["ctc_timestamp"]
+        assert [round(s, 6) for s in starts] == [round(s, 6) for s in want_starts]
+        assert ends == pytest.approx(want_ends, abs=1e-9)
+
+
+def test_v2_cli_json_output(ref_aed2_dir, expected_hyps2, tmp_path):
+    import json
+
+    from fireredasr.bin.transcribe import main
+    from tests.conftest import REAL_EXAMPLES
+
+    scp = tmp_path / "wav.scp"
+    scp.write_text("".join(f"{u} {REAL_EXAMPLES / (u + '.wav')}\n" for u in REAL_UTTS))
+    for setting, flags in (("beam3_timestamp", ["--return_timestamp", "1"]),
+                           ("beam3_elm0.3", ["--elm_dir", str(ref_aed2_dir / "elm"),
+                                             "--elm_weight", "0.3"])):
+        out = tmp_path / f"{setting}.jsonl"
+        rc = main(["--asr_type", "aed", "--model_dir", str(ref_aed2_dir), "--wav_scp", str(scp),
+                   "--output", str(out), "--output_format", "json", "--batch_size", "4",
+                   "--use_gpu", "0", "--beam_size", "3", "--softmax_smoothing", "1.25",
+                   "--aed_length_penalty", "0.6", *flags])
+        assert rc == 0
+        for line in out.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            _same_result(r, expected_hyps2[setting]["batch"][r["uttid"]], setting, r["uttid"])
+
+
+def test_v2_decode_stage_writes_confidence_and_ctm(ref_aed2_dir, expected_hyps2, tmp_path):
+    from fireredasr.bin.decode import main as decode_main
+    from tests.fake_corpora import real_examples_dir
+
+    data = real_examples_dir(tmp_path / "test")
+    out = tmp_path / "decode"
+    assert decode_main(["--model_dir", str(ref_aed2_dir), "--data_dir", data, "--out_dir",
+                        str(out), "--return_timestamp", "1", "--batch_size", "4"]) == 0
+    want = expected_hyps2["beam3_timestamp"]["batch"]
+    conf = dict(line.split() for line in (out / "confidence").read_text().splitlines())
+    assert {u: float(c) for u, c in conf.items()} == {u: r["confidence"] for u, r in want.items()}
+    ctm = [line.split() for line in (out / "timestamp").read_text(encoding="utf-8").splitlines()]
+    for u, r in want.items():
+        rows = [row for row in ctm if row[0] == u]
+        assert [row[4] for row in rows] == [t for t, _, _ in r["timestamp"]]
+        for row, (_, start, end) in zip(rows, r["timestamp"]):
+            assert float(row[2]) == pytest.approx(start, abs=1e-6)
+            assert float(row[2]) + float(row[3]) == pytest.approx(end, abs=2e-3)
+
+
+def test_v2_options_are_refused_on_a_v1_folder(ref_aed_dir, ref_aed2_dir, tmp_path, caplog):
+    from fireredasr.bin.transcribe import main
+    from tests.conftest import REAL_EXAMPLES
+
+    wav = str(REAL_EXAMPLES / f"{REAL_UTTS[1]}.wav")
+    assert main(["--asr_type", "aed", "--model_dir", str(ref_aed_dir), "--wav_path", wav,
+                 "--use_gpu", "0", "--return_timestamp", "1"]) == 2
+    assert "return_timestamp needs a model with a CTC head" in caplog.text
+    broken = tmp_path / "elm"
+    broken.mkdir()
+    (broken / "model.pth.tar").write_bytes(b"not a checkpoint")
+    assert main(["--asr_type", "aed", "--model_dir", str(ref_aed2_dir), "--wav_path", wav,
+                 "--use_gpu", "0", "--elm_dir", str(broken), "--elm_weight", "0.3"]) == 2
+    assert "cannot read model package" in caplog.text
+
+
+def test_lm_fusion_state_is_carried_not_recomputed():
+    """The cached fusion gives, step by step, the LM scores of re-running it over the prefix."""
+    import argparse
+
+    from fireredasr.models.lstm_lm import LstmLm
+
+    torch.manual_seed(0)
+    lm = LstmLm.from_args(argparse.Namespace(idim=11, embedding_dim=8, hidden_size=8,
+                                             num_layers=2, dropout=0.0, odim=11,
+                                             tie_weights=True)).eval()
+    seq = torch.tensor([[3, 5, 7, 9, 6]])
+    full, _ = lm(seq)
+    state = lm.zero_state(1, torch.device("cpu"))
+    for t in range(seq.size(1)):
+        step_lp, state = lm.step(seq[:, t], state)
+        torch.testing.assert_close(step_lp, full[:, t].log_softmax(-1))
