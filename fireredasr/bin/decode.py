@@ -8,7 +8,8 @@ Decoding options default to the released settings (AED: beam 3, softmax_smoothin
 aed_length_penalty 0.6; LLM: beam 3, repetition_penalty 3.0, llm_length_penalty 1.0). Writes
 hyp, confidence (AED), nbest (with --nbest > 1), timestamp (CTM lines, with --return_timestamp 1
 on a model with a CTC head), rtf, and the scoring outputs wer, wer.json and wer.align.
-FireRedASR2 shallow fusion: --elm_dir DIR --elm_weight W.
+FireRedASR2 shallow fusion: --elm_dir DIR --elm_weight W. Models with a CTC head also decode
+with --decode_mode ctc_greedy | ctc_prefix_beam | attention_rescoring (--ctc_weight).
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ logger = logging.getLogger("decode")
 FLAGS = {"beam_size": int, "nbest": int, "decode_max_len": int, "softmax_smoothing": float,
          "aed_length_penalty": float, "eos_penalty": float, "decode_min_len": int,
          "repetition_penalty": float, "llm_length_penalty": float, "temperature": float,
-         "return_timestamp": int, "elm_dir": str, "elm_weight": float}
+         "return_timestamp": int, "elm_dir": str, "elm_weight": float, "decode_mode": str,
+         "ctc_weight": float}
 
 
 def main(argv=None) -> int:

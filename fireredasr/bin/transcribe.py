@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="1: token timestamps from CTC alignment (see --output_format json)")
     v2.add_argument("--elm_dir", default="", help="external LSTM LM folder for shallow fusion")
     v2.add_argument("--elm_weight", type=float, default=0.0)
+    v2.add_argument("--decode_mode", default="attention",
+                    choices=["attention", "ctc_greedy", "ctc_prefix_beam", "attention_rescoring"])
+    v2.add_argument("--ctc_weight", type=float, default=0.5,
+                    help="attention_rescoring: score = attention + ctc_weight * CTC")
     llm = p.add_argument_group("FireRedASR-LLM")
     llm.add_argument("--decode_min_len", type=int, default=0)
     llm.add_argument("--repetition_penalty", type=float, default=1.0)
@@ -80,7 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     decode_args = {k: getattr(args, k) for k in (
         "beam_size", "nbest", "decode_max_len", "softmax_smoothing", "aed_length_penalty",
         "eos_penalty", "decode_min_len", "repetition_penalty", "llm_length_penalty",
-        "temperature", "elm_dir", "elm_weight")}
+        "temperature", "elm_dir", "elm_weight", "decode_mode", "ctc_weight")}
     decode_args["return_timestamp"] = bool(args.return_timestamp)
     try:
         check_decode_args(args.asr_type, decode_args)

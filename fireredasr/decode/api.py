@@ -59,6 +59,8 @@ def beam_config_from_args(args: Dict[str, Any]) -> BeamSearchConfig:
         length_penalty=float(args.get("aed_length_penalty", 0.0)),
         eos_penalty=float(args.get("eos_penalty", 1.0)),
         elm_weight=elm_weight if args.get("elm_dir") else 0.0,
+        decode_mode=str(args.get("decode_mode", "attention")),
+        rescoring_ctc_weight=float(args.get("ctc_weight", 0.5)),
     )
 
 
@@ -109,8 +111,10 @@ class FireRedAsr:
         """Raise (ValueError, CheckpointError) when ``args`` cannot work with this model, before
         any audio is read: timestamps without a CTC head, an unusable external LM."""
         check_decode_args(self.asr_type, args)
-        if args.get("return_timestamp") and not self.is_v2:
-            raise ValueError("return_timestamp needs a model with a CTC head (FireRedASR2, or "
+        mode = args.get("decode_mode", "attention")
+        if (args.get("return_timestamp") or mode != "attention") and not self.is_v2:
+            what = "return_timestamp" if args.get("return_timestamp") else f"decode_mode {mode}"
+            raise ValueError(f"{what} needs a model with a CTC head (FireRedASR2, or "
                              "trained with model.ctc_weight > 0)")
         if beam_config_from_args(args).elm_weight > 0.0:
             if self.asr_type != "aed":
@@ -206,10 +210,7 @@ class FireRedAsr:
             if self.asr_type == "aed":
                 if elm is not None:
                     elm.to(device)
-                hyps = self.model.transcribe(
-                    padded, lengths, cfg.beam_size, cfg.nbest, cfg.decode_max_len,
-                    cfg.softmax_smoothing, cfg.length_penalty, cfg.eos_penalty, elm,
-                    cfg.elm_weight, return_timestamp)
+                hyps = self.model.transcribe(padded, lengths, cfg, elm, return_timestamp)
             else:
                 ids, mask, _, _ = encode_prompts(self.tokenizer, [""] * len(feats), decode=True)
                 generated = self.model.transcribe(

@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 INF = 1e10
 
 
+DECODE_MODES = ("attention", "ctc_greedy", "ctc_prefix_beam", "attention_rescoring")
+
+
 @dataclass(frozen=True)
 class BeamSearchConfig:
     """Decoding options, named as in the released ``speech2text.py``."""
@@ -32,8 +35,15 @@ class BeamSearchConfig:
     length_penalty: float = 0.0
     eos_penalty: float = 1.0
     elm_weight: float = 0.0  # shallow-fusion weight of an external LM (FireRedASR2)
+    # attention (the released search) | ctc_greedy | ctc_prefix_beam | attention_rescoring;
+    # the CTC modes need a CTC head (fireredasr/decode/ctc_search.py).
+    decode_mode: str = "attention"
+    rescoring_ctc_weight: float = 0.5  # attention_rescoring: att + this * ctc
 
     def __post_init__(self) -> None:
+        if self.decode_mode not in DECODE_MODES:
+            raise ValueError(f"decode_mode must be one of {', '.join(DECODE_MODES)}, "
+                             f"got {self.decode_mode!r}")
         if self.beam_size < 1:
             raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
         if not 1 <= self.nbest <= self.beam_size:

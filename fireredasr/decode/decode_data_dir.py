@@ -32,7 +32,8 @@ DECODE_DATA_FILES = ("wav.scp", "segments", "feats.scp", "text")
 # The settings the FireRedASR paper's numbers were decoded with.
 RELEASED_SETTINGS: Dict[str, Dict[str, Any]] = {
     "aed": {"beam_size": 3, "nbest": 1, "decode_max_len": 0, "softmax_smoothing": 1.25,
-            "aed_length_penalty": 0.6, "eos_penalty": 1.0, "elm_dir": "", "elm_weight": 0.0},
+            "aed_length_penalty": 0.6, "eos_penalty": 1.0, "elm_dir": "", "elm_weight": 0.0,
+            "decode_mode": "attention", "ctc_weight": 0.5},
     "llm": {"beam_size": 3, "decode_max_len": 0, "decode_min_len": 0,
             "repetition_penalty": 3.0, "llm_length_penalty": 1.0, "temperature": 1.0},
 }

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -10,6 +10,9 @@ import torch.nn as nn
 from fireredasr.models.conformer_encoder import ConformerEncoder
 from fireredasr.models.ctc import CTC
 from fireredasr.models.transformer_decoder import TransformerDecoder
+
+if TYPE_CHECKING:
+    from fireredasr.decode.beam_search import BeamSearchConfig
 
 # The fields of the released ``args`` Namespace that define the architecture.
 AED_ARG_FIELDS = ("idim", "n_layers_enc", "n_layers_dec", "n_head", "d_model",
@@ -51,28 +54,42 @@ class FireRedAsrAed(nn.Module):
         return logits, enc_lengths, self.ctc.log_probs(enc)
 
     @torch.no_grad()
-    def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor, beam_size: int = 1,
-                   nbest: int = 1, decode_max_len: int = 0, softmax_smoothing: float = 1.0,
-                   length_penalty: float = 0.0, eos_penalty: float = 1.0,
-                   elm: Optional[nn.Module] = None, elm_weight: float = 0.0,
-                   return_timestamp: bool = False) -> List[List[dict]]:
-        """Released-compatible batch beam search: one n-best list per input of
-        {"yseq", "score", "confidence"}, plus "ctc_times" ((starts, ends) in seconds, or None
-        when no alignment exists) with ``return_timestamp``, which needs the CTC head.
-        ``elm`` is an external LSTM LM fused with ``elm_weight`` (FireRedASR2)."""
+    def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor,
+                   cfg: Optional["BeamSearchConfig"] = None, elm: Optional[nn.Module] = None,
+                   return_timestamp: bool = False, **options) -> List[List[dict]]:
+        """Decode a batch: one n-best list per input of {"yseq", "score", "confidence"}, plus
+        "ctc_times" ((starts, ends) in seconds, or None when no alignment exists) with
+        ``return_timestamp``, which needs the CTC head.
+
+        ``cfg`` (or its fields as keyword ``options``) chooses the search: the released
+        attention beam search, optionally fused with the external LSTM LM ``elm``
+        (FireRedASR2), or one of the CTC modes.
+        """
+        from fireredasr.decode import ctc_search
         from fireredasr.decode.beam_search import BeamSearchConfig, batch_beam_search
         from fireredasr.decode.timestamps import ctc_token_times
 
-        if return_timestamp and self.ctc is None:
-            raise ValueError("timestamps need a CTC head: this is a v1 model (FireRedASR-AED); "
-                             "FireRedASR2 models and models trained with model.ctc_weight > 0 "
-                             "have one")
-        cfg = BeamSearchConfig(beam_size, nbest, decode_max_len, softmax_smoothing,
-                               length_penalty, eos_penalty, elm_weight)
+        cfg = cfg or BeamSearchConfig(**options)
+        if self.ctc is None and (return_timestamp or cfg.decode_mode != "attention"):
+            raise ValueError("timestamps and CTC decoding modes need a CTC head: this is a v1 "
+                             "model (FireRedASR-AED); FireRedASR2 models and models trained "
+                             "with model.ctc_weight > 0 have one")
         enc, enc_lengths, enc_mask = self.encoder(feats, lengths)
-        hyps = batch_beam_search(self.decoder, enc, enc_mask, cfg, elm)
+        log_probs = self.ctc.log_probs(enc) if self.ctc is not None else None
+        if cfg.decode_mode == "attention":
+            hyps = batch_beam_search(self.decoder, enc, enc_mask, cfg, elm)
+        elif cfg.decode_mode == "ctc_greedy":
+            hyps = ctc_search.ctc_greedy_search(log_probs, enc_lengths)
+        elif cfg.decode_mode == "ctc_prefix_beam":
+            hyps = ctc_search.batch_ctc_prefix_beam_search(log_probs, enc_lengths,
+                                                           cfg.beam_size, cfg.nbest)
+        else:
+            hyps = ctc_search.attention_rescoring(self.decoder, enc, enc_mask, log_probs,
+                                                  enc_lengths, cfg.beam_size, cfg.nbest,
+                                                  cfg.rescoring_ctc_weight)
+        if cfg.decode_mode != "attention":
+            ctc_search.add_confidence(hyps, enc_lengths)
         if return_timestamp:
-            log_probs = self.ctc.log_probs(enc)
             for i, nbest_list in enumerate(hyps):
                 for h in nbest_list:
                     h["ctc_times"] = ctc_token_times(log_probs[i, :int(enc_lengths[i])],

@@ -71,8 +71,8 @@ def test_v2_raw_confidence_and_ctc_times(ref_aed2_api, ref_aed2_dir, expected_hy
     raw = expected_hyps2["beam3_timestamp"]["raw"]["batch"]
     feats = [ref_aed2_api.feat_extractor.load(real_wavs[u])[0] for u in REAL_UTTS]
     padded, lengths = pad_features(feats)
-    hyps = ref_aed2_api.model.transcribe(padded, lengths, 3, 1, 0, 1.25, 0.6, 1.0,
-                                         return_timestamp=True)
+    hyps = ref_aed2_api.model.transcribe(padded, lengths, beam_size=3, softmax_smoothing=1.25,
+                                         length_penalty=0.6, return_timestamp=True)
     for u, (h,) in zip(REAL_UTTS, hyps):
         assert h["yseq"].tolist() == raw[u]["yseq"]
         assert abs(h["confidence"] - raw[u]["confidence"]) < 1e-6
@@ -156,3 +156,18 @@ def test_lm_fusion_state_is_carried_not_recomputed():
     for t in range(seq.size(1)):
         step_lp, state = lm.step(seq[:, t], state)
         torch.testing.assert_close(step_lp, full[:, t].log_softmax(-1))
+
+
+@pytest.mark.parametrize("mode", ["ctc_greedy", "ctc_prefix_beam", "attention_rescoring"])
+def test_ctc_modes_on_the_fitted_reference_give_the_transcripts(mode, ref_aed2_api,
+                                                                expected_hyps2, real_wavs):
+    """The reference model's CTC head was fitted to a loss of 0.047, so every CTC mode must
+    read the four transcripts (the 1-best of beam 1)."""
+    results = ref_aed2_api.transcribe(REAL_UTTS, [real_wavs[u] for u in REAL_UTTS],
+                                      {"decode_mode": mode, "beam_size": 3,
+                                       "return_timestamp": True})
+    want = expected_hyps2["beam1"]["batch"]
+    assert {r["uttid"]: r["text"] for r in results} == {u: w["text"] for u, w in want.items()}
+    for r in results:
+        assert 0.0 < r["confidence"] <= 1.0
+        assert len(r["timestamp"]) == len(r["text"])

@@ -1,0 +1,138 @@
+"""CTC decoding for AED models with a CTC head (FireRedASR2, or trained with ``ctc_weight``).
+
+Three modes, with WeNet's semantics:
+
+- :func:`ctc_greedy_search`: best label per frame, repeats merged, blanks removed;
+- :func:`ctc_prefix_beam_search`: prefix beam search over the CTC posteriors, each prefix
+  scored by the total probability of every alignment that collapses to it;
+- :func:`attention_rescoring`: the prefix-beam n-best rescored by the attention decoder
+  (teacher-forced, one batched forward pass), ``att + ctc_weight * ctc``.
+
+All of them cost one encoder pass plus, for rescoring, one decoder pass: much less than the
+step-by-step attention beam search.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Tuple
+
+import torch
+
+from fireredasr.decode.beam_search import Hypothesis
+
+CTC_BLANK_ID = 0
+NEG_INF = -float("inf")
+
+
+def _logaddexp(*xs: float) -> float:
+    m = max(xs)
+    if m == NEG_INF:
+        return NEG_INF
+    return m + math.log(sum(math.exp(x - m) for x in xs))
+
+
+def ctc_greedy_search(log_probs: torch.Tensor, lengths: torch.Tensor) -> List[List[Hypothesis]]:
+    """log_probs (N, T, V), lengths (N,) -> one 1-best list per utterance; the score is the
+    best path's log-probability."""
+    best_scores, best = log_probs.max(dim=-1)
+    results: List[List[Hypothesis]] = []
+    for i in range(log_probs.size(0)):
+        n = int(lengths[i])
+        path = best[i, :n]
+        keep = torch.ones_like(path, dtype=torch.bool)
+        keep[1:] = path[1:] != path[:-1]
+        tokens = path[keep & (path != CTC_BLANK_ID)]
+        results.append([{"yseq": tokens.cpu(), "score": float(best_scores[i, :n].sum())}])
+    return results
+
+
+def ctc_prefix_beam_search(log_probs: torch.Tensor, length: int, beam_size: int
+                           ) -> List[Tuple[Tuple[int, ...], float]]:
+    """Prefix beam search over one utterance's (T, V) CTC log-probs, cut to ``length``.
+
+    Keeps the ``beam_size`` best prefixes after every frame, each with the log-probabilities of
+    its alignments ending in blank (pb) and in its last token (pnb); only the ``beam_size``
+    most likely tokens of a frame are expanded. Returns up to ``beam_size`` (prefix, log-prob)
+    pairs, best first. With a beam as large as the number of prefixes it is exact.
+    """
+    lp = log_probs[:length].float().cpu()
+    hyps: Dict[Tuple[int, ...], Tuple[float, float]] = {(): (0.0, NEG_INF)}
+    k = min(beam_size, lp.size(1))
+    for t in range(lp.size(0)):
+        frame = lp[t]
+        top_scores, top_ids = frame.topk(k)
+        nxt: Dict[Tuple[int, ...], List[float]] = {}
+
+        def add(prefix: Tuple[int, ...], pb: float, pnb: float) -> None:
+            if pb == NEG_INF and pnb == NEG_INF:
+                return  # no alignment reaches this prefix (e.g. a repeat without a blank)
+            old = nxt.setdefault(prefix, [NEG_INF, NEG_INF])
+            old[0], old[1] = _logaddexp(old[0], pb), _logaddexp(old[1], pnb)
+
+        for token, p in zip(top_ids.tolist(), top_scores.tolist()):
+            for prefix, (pb, pnb) in hyps.items():
+                last = prefix[-1] if prefix else None
+                if token == CTC_BLANK_ID:
+                    add(prefix, _logaddexp(pb, pnb) + p, NEG_INF)
+                elif token == last:
+                    add(prefix, NEG_INF, pnb + p)             # repeat merged into the token
+                    add(prefix + (token,), NEG_INF, pb + p)   # a blank separated the repeat
+                else:
+                    add(prefix + (token,), NEG_INF, _logaddexp(pb, pnb) + p)
+        ranked = sorted(nxt.items(), key=lambda kv: -_logaddexp(*kv[1]))[:beam_size]
+        hyps = {prefix: (pb, pnb) for prefix, (pb, pnb) in ranked}
+    return sorted(((prefix, _logaddexp(pb, pnb)) for prefix, (pb, pnb) in hyps.items()),
+                  key=lambda x: -x[1])
+
+
+def batch_ctc_prefix_beam_search(log_probs: torch.Tensor, lengths: torch.Tensor,
+                                 beam_size: int, nbest: int) -> List[List[Hypothesis]]:
+    """:func:`ctc_prefix_beam_search` over a batch: one n-best list per utterance."""
+    results: List[List[Hypothesis]] = []
+    for i in range(log_probs.size(0)):
+        hyps = ctc_prefix_beam_search(log_probs[i], int(lengths[i]), beam_size)[:nbest]
+        results.append([{"yseq": torch.tensor(p, dtype=torch.long), "score": s}
+                         for p, s in hyps])
+    return results
+
+
+@torch.no_grad()
+def attention_rescoring(decoder: torch.nn.Module, enc: torch.Tensor, enc_mask: torch.Tensor,
+                        log_probs: torch.Tensor, lengths: torch.Tensor, beam_size: int,
+                        nbest: int, ctc_weight: float) -> List[List[Hypothesis]]:
+    """Rescore each utterance's CTC prefix-beam n-best with the attention decoder.
+
+    The decoder scores a hypothesis by the sum of its tokens' log-probs and that of ``<eos>``
+    after them (teacher forcing); the final score is ``att + ctc_weight * ctc``.
+    """
+    results: List[List[Hypothesis]] = []
+    for i in range(enc.size(0)):
+        cands = ctc_prefix_beam_search(log_probs[i], int(lengths[i]), beam_size)
+        n = len(cands)
+        longest = max(len(p) for p, _ in cands)
+        ys_in = torch.full((n, longest + 1), decoder.pad_id, dtype=torch.long,
+                           device=enc.device)
+        ys_out = torch.full((n, longest + 1), decoder.pad_id, dtype=torch.long,
+                            device=enc.device)
+        for j, (prefix, _) in enumerate(cands):
+            ys_in[j, :len(prefix) + 1] = torch.tensor((decoder.sos_id,) + prefix)
+            ys_out[j, :len(prefix) + 1] = torch.tensor(prefix + (decoder.eos_id,))
+        logits = decoder(ys_in, enc[i:i + 1].expand(n, -1, -1), enc_mask[i:i + 1].expand(n, -1))
+        token_lp = logits.float().log_softmax(-1).gather(-1, ys_out.clamp(min=0)[..., None])[..., 0]
+        valid = torch.arange(longest + 1, device=enc.device)[None] <= \
+            torch.tensor([len(p) for p, _ in cands], device=enc.device)[:, None]
+        att = (token_lp * valid).sum(-1).tolist()
+        scored = sorted(((a + ctc_weight * c, p) for a, (p, c) in zip(att, cands)),
+                        key=lambda x: -x[0])[:nbest]
+        results.append([{"yseq": torch.tensor(p, dtype=torch.long), "score": s}
+                        for s, p in scored])
+    return results
+
+
+def add_confidence(hyps: List[List[Hypothesis]], lengths: torch.Tensor) -> None:
+    """Give CTC-mode hypotheses a confidence in (0, 1]: the per-frame geometric mean of the
+    probability behind their score (there is no per-token choice score to average, as the
+    attention search has)."""
+    for nbest, n in zip(hyps, lengths.tolist()):
+        for h in nbest:
+            h["confidence"] = math.exp(min(0.0, h["score"]) / max(int(n), 1))
