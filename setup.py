@@ -49,6 +49,8 @@ setup(
             "fireredasr-export-aed=fireredasr.bin.export_aed:main",
             "fireredasr-train-llm=fireredasr.bin.train_llm:main",
             "fireredasr-export-llm=fireredasr.bin.export_llm:main",
+            "fireredasr-train-lm=fireredasr.bin.train_lm:main",
+            "fireredasr-export-lm=fireredasr.bin.export_lm:main",
         ],
     },
 )

@@ -8,6 +8,7 @@ an uninterrupted run would.
 from __future__ import annotations
 
 import logging
+import os
 import random
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -17,7 +18,8 @@ import torch
 from fireredasr.data.frontend import Frontend
 from fireredasr.data.kaldi_dir import DataDir
 from fireredasr.data.prep_report import PrepReport
-from fireredasr.data.processor import UttInfo, collate, load_features, spec_augment
+from fireredasr.data.processor import (UttInfo, collate, collate_tokens, load_features,
+                                       spec_augment)
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,56 @@ def build_utterance_table(data_dir: str, tokenize: Callable[[str], Sequence[int]
     return infos
 
 
+def _sentences(kaldi_texts: Sequence[str], plain_texts: Sequence[str]):
+    """(key, sentence) from Kaldi ``text`` files (``uttid text``) and plain files (one
+    sentence per line, keyed ``file:line``)."""
+    from fireredasr.data.text_lines import iter_lines, split_key
+
+    for path in kaldi_texts:
+        for _, line in iter_lines(path):
+            if line.strip():
+                yield split_key(line)
+    for path in plain_texts:
+        for lineno, line in iter_lines(path):
+            yield f"{path}:{lineno}", line.strip()
+
+
+def build_text_table(kaldi_texts: Sequence[str], plain_texts: Sequence[str],
+                     tokenize: Callable[[str], Sequence[int]], unk_id: int, max_tokens: int,
+                     name: str = "text") -> List[UttInfo]:
+    """Sentences for a text-only task (the external LM). Each sentence's length is its token
+    count, so token budgets batch them as frame budgets batch audio; empty and over-long
+    sentences are counted with their reason and left out."""
+    paths = [*kaldi_texts, *plain_texts]
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{name}: text file not found: {path}")
+    report = PrepReport(f"{name} ({', '.join(paths)})")
+    with_unk = 0
+    infos: List[UttInfo] = []
+    for key, text in _sentences(kaldi_texts, plain_texts):
+        if not text.strip():
+            report.skip(key, "empty text")
+            continue
+        ids = tuple(int(i) for i in tokenize(text))
+        if not ids:
+            report.skip(key, "no tokens after normalisation")
+            continue
+        if len(ids) > max_tokens:
+            report.skip(key, f"more than max_tokens={max_tokens}")
+            continue
+        with_unk += unk_id in ids
+        infos.append(UttInfo(key, len(ids) + 1, ids, text))
+        report.keep()
+    report.log()
+    if with_unk:
+        logger.warning("%s: %d sentences contain tokens outside the dictionary (<unk>)",
+                       name, with_unk)
+    if not infos:
+        raise ValueError(f"{', '.join(paths)}: no usable sentences (see the summary above)")
+    return infos
+
+
 def make_batches(infos: Sequence[UttInfo], max_frames_per_batch: int, bucket_size: int,
                  seed: int, epoch: int, shuffle: bool = True) -> List[List[int]]:
     """Dynamic batches whose padded size (longest x count) stays within ``max_frames_per_batch``,
@@ -123,11 +175,12 @@ def shard(batches: List[List[int]], rank: int, world_size: int, pad: bool = Fals
 class BatchDataset(torch.utils.data.Dataset):
     """Item k is the collated batch ``batches[k]`` (``None`` entries give an empty batch).
 
-    ``cfg`` is the ``data`` section of the training config (conf/data/*.yaml).
+    ``cfg`` is the ``data`` section of the training config (conf/data/*.yaml). Without a
+    ``frontend`` the task is text-only and a batch holds only the token tensors.
     """
 
     def __init__(self, infos: Sequence[UttInfo], batches: Sequence[Optional[List[int]]],
-                 frontend: Frontend, cfg: Any, sos_id: int, eos_id: int, pad_id: int,
+                 frontend: Optional[Frontend], cfg: Any, sos_id: int, eos_id: int, pad_id: int,
                  seed: int, epoch: int, train: bool, first_index: int = 0):
         self.infos, self.batches = infos, list(batches)
         self.frontend, self.cfg = frontend, cfg
@@ -143,6 +196,11 @@ class BatchDataset(torch.utils.data.Dataset):
         index = self.first_index + k
         if batch is None:
             return {"utts": [], "skipped": [], "index": index}
+        if self.frontend is None:  # a text-only task: token sequences, no audio
+            infos = [self.infos[i] for i in batch]
+            return dict(collate_tokens([x.token_ids for x in infos], *self.ids),
+                        utts=[x.utt for x in infos], texts=[x.text for x in infos],
+                        skipped=[], index=index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         utts, feats, ys, texts, skipped = [], [], [], [], []
         aug = self.cfg.spec_augment

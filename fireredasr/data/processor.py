@@ -65,20 +65,24 @@ def spec_augment(feats: np.ndarray, rng: np.random.Generator, num_freq_masks: in
     return out
 
 
-def collate(utts: List[str], feats: List[np.ndarray], token_ids: List[Sequence[int]],
-            sos_id: int, eos_id: int, pad_id: int) -> Dict[str, torch.Tensor]:
-    """Pad a batch: feats (N, T, D), feat_lengths, ys_in (sos + y, pad_id-padded),
-    ys_out (y + eos, IGNORE_ID-padded), and the utterance ids."""
-    feat_t = [torch.from_numpy(np.ascontiguousarray(f, dtype=np.float32)) for f in feats]
-    lengths = torch.tensor([f.shape[0] for f in feat_t], dtype=torch.long)
-    padded = torch.nn.utils.rnn.pad_sequence(feat_t, batch_first=True)
+def collate_tokens(token_ids: List[Sequence[int]], sos_id: int, eos_id: int, pad_id: int
+                   ) -> Dict[str, torch.Tensor]:
+    """Teacher-forcing targets: ys_in (sos + y, pad_id-padded), ys_out (y + eos, IGNORE_ID-padded)."""
     ys_in = [torch.tensor([sos_id] + list(y), dtype=torch.long) for y in token_ids]
     ys_out = [torch.tensor(list(y) + [eos_id], dtype=torch.long) for y in token_ids]
     return {
-        "utts": utts,
-        "feats": padded,
-        "feat_lengths": lengths,
         "ys_in": torch.nn.utils.rnn.pad_sequence(ys_in, batch_first=True, padding_value=pad_id),
         "ys_out": torch.nn.utils.rnn.pad_sequence(ys_out, batch_first=True,
                                                   padding_value=IGNORE_ID),
     }
+
+
+def collate(utts: List[str], feats: List[np.ndarray], token_ids: List[Sequence[int]],
+            sos_id: int, eos_id: int, pad_id: int) -> Dict[str, torch.Tensor]:
+    """Pad a batch: feats (N, T, D), feat_lengths, the :func:`collate_tokens` targets, and
+    the utterance ids."""
+    feat_t = [torch.from_numpy(np.ascontiguousarray(f, dtype=np.float32)) for f in feats]
+    lengths = torch.tensor([f.shape[0] for f in feat_t], dtype=torch.long)
+    padded = torch.nn.utils.rnn.pad_sequence(feat_t, batch_first=True)
+    return dict(collate_tokens(token_ids, sos_id, eos_id, pad_id), utts=utts, feats=padded,
+                feat_lengths=lengths)

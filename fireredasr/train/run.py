@@ -119,3 +119,31 @@ def run_llm_training(cfg: DictConfig) -> None:
                       (pad, pad, pad), rank, world, exclude_frozen=True)
     trainer.fit()
     finish_run()
+
+
+def run_lm_training(cfg: DictConfig) -> None:
+    """The external LSTM LM: text of data.train_dir (+ data.extra_text files), AED dictionary."""
+    import os
+
+    from fireredasr.data.dataset import build_text_table
+    from fireredasr.train import aed_task, lm_task
+    from fireredasr.train.trainer import Trainer
+
+    rank, world = start_run(cfg)
+    tokenizer = aed_task.load_tokenizer(cfg.data.lang_dir)
+    ids = lm_task.check_dictionary(tokenizer)
+    d = cfg.data
+
+    def tokenize(text: str):
+        return tokenizer.tokenize(text)[1]
+
+    train = build_text_table([os.path.join(d.train_dir, "text")], list(d.extra_text), tokenize,
+                             tokenizer.dict.unk_id, d.max_tokens, "train")
+    valid = build_text_table([os.path.join(d.valid_dir, "text")], [], tokenize,
+                             tokenizer.dict.unk_id, d.max_tokens, "valid")
+    torch.manual_seed(cfg.seed)
+    model = lm_task.build_model(cfg.model, len(tokenizer))
+    trainer = Trainer(cfg, model, lm_task.compute_loss(cfg.trainer.label_smoothing), train,
+                      valid, None, ids, rank, world)
+    trainer.fit()
+    finish_run()

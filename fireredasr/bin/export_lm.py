@@ -1,0 +1,43 @@
+"""Average LSTM LM checkpoints and export the released FireRedASR2 ``elm/`` folder.
+
+    fireredasr-export-lm --exp_dir exp/elm [--num 2] [--mode last|best] [--out_dir exp/elm/elm]
+
+Pass the folder to decoding as --elm_dir (FireRedAsr: args["elm_dir"]).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from fireredasr.cli_utils import setup_logging
+
+logger = logging.getLogger("export_lm")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--exp_dir", required=True)
+    p.add_argument("--num", type=int, default=2)
+    p.add_argument("--mode", choices=["last", "best"], default="last")
+    p.add_argument("--out_dir", help="default: <exp_dir>/elm")
+    args = p.parse_args(argv)
+    setup_logging()
+    from fireredasr.train import aed_task, lm_task
+    from fireredasr.train.checkpoint import average_experiment
+
+    try:
+        cfg, state = average_experiment(args.exp_dir, args.num, args.mode)
+        vocab = len(aed_task.load_tokenizer(cfg.data.lang_dir))
+    except (FileNotFoundError, ValueError) as e:
+        logger.error("%s", e)
+        return 1
+    out_dir = args.out_dir or os.path.join(args.exp_dir, "elm")
+    lm_task.export_model_folder(out_dir, cfg.model, vocab, state)
+    logger.info("exported %s", out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
