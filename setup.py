@@ -51,6 +51,7 @@ setup(
             "fireredasr-export-llm=fireredasr.bin.export_llm:main",
             "fireredasr-train-lm=fireredasr.bin.train_lm:main",
             "fireredasr-export-lm=fireredasr.bin.export_lm:main",
+            "fireredasr-sweep-elm-weight=fireredasr.bin.sweep_elm_weight:main",
         ],
     },
 )

@@ -22,3 +22,7 @@ llm_train_overrides=       # Hydra overrides for stage 7 (conf/train_llm.yaml)
 llm_model_dir=             # stage 8: LLM folder to decode with (default: $exp/llm/model)
 model_name=                # row name in the results table (default: the folder's name)
 decode_overrides=          # extra fireredasr-decode flags, e.g. "--beam_size 5"
+elm=false                  # true: stage 4 also trains an external LSTM LM on the training text;
+                           # stage 5 picks its fusion weight on the dev set and decodes with it
+elm_weights="0.1 0.2 0.3 0.5"   # fusion weights tried on the dev set (0 is always tried)
+elm_train_overrides=       # Hydra overrides for the LM (conf/train_lm.yaml)

@@ -2,7 +2,7 @@
 # stage 0). Expects: stage stop_stage nj ngpu data exp train_set test_sets feat_mode
 # cmvn_num_utts bpe_vocab_size char_min_count speed_perturb valid_set train_overrides
 # average_num average_mode aed_model_dir llm_base_dir llm_train_overrides llm_model_dir
-# model_name decode_overrides score_names ("<set>:<results column> ..."), and $py and log() from
+# model_name decode_overrides elm elm_weights elm_train_overrides score_names ("<set>:<results column> ..."), and $py and log() from
 # utils/common.sh. A recipe may define prepare_llm_base() to make $llm_base_dir at stage 6.
 
 stage_times_file=$exp/stage_times.tsv   # each stage's wall time, appended by log()
@@ -44,14 +44,22 @@ launch_training() {  # <python module> <Hydra overrides...>: --ngpu GPUs or --nj
     --nproc_per_node "$nproc" --master_port "$master_port" -m "$@"
 }
 
-# Stages 5 (AED) and 8 (LLM): decode every prepared test set with a model folder and score it.
-decode_and_score() {  # <stage> <asr_type> <model folder>
-  local st=$1 asr_type=$2 model_dir=$3 name=$model_name pair set_name column
-  [ -f "$model_dir/model.pth.tar" ] || { echo "$0: no model folder at $model_dir" >&2; exit 1; }
-  if [ -z "$name" ]; then   # exp/aed/model -> aed; a released folder keeps its own name
-    name=$(basename "$model_dir")
-    [ "$name" = model ] && name=$(basename "$(dirname "$model_dir")")
+model_row_name() {  # <model folder>: exp/aed/model -> aed; a released folder keeps its name
+  local name=$model_name
+  if [ -z "$name" ]; then
+    name=$(basename "$1")
+    [ "$name" = model ] && name=$(basename "$(dirname "$1")")
   fi
+  echo "$name"
+}
+
+# Stages 5 (AED) and 8 (LLM): decode every prepared test set with a model folder and score it.
+decode_and_score() {  # <stage> <asr_type> <model folder> [<row-name suffix> <decode flags...>]
+  local st=$1 asr_type=$2 model_dir=$3 suffix=${4:-} pair set_name column name
+  shift 3
+  if [ $# -gt 0 ]; then shift; fi
+  [ -f "$model_dir/model.pth.tar" ] || { echo "$0: no model folder at $model_dir" >&2; exit 1; }
+  name=$(model_row_name "$model_dir")$suffix
   for pair in $score_names; do
     set_name=${pair%%:*}
     column=${pair#*:}
@@ -60,7 +68,7 @@ decode_and_score() {  # <stage> <asr_type> <model folder>
     # shellcheck disable=SC2086
     "$py" -m fireredasr.bin.decode --asr_type "$asr_type" --model_dir "$model_dir" \
       --data_dir "$data/$set_name" --out_dir "$exp/$name/decode_$set_name" --nj "$nj" \
-      --ngpu "$ngpu" --test_set "$column" --model_name "$name" $decode_overrides
+      --ngpu "$ngpu" --test_set "$column" --model_name "$name" $decode_overrides "$@"
   done
 }
 
@@ -76,10 +84,28 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log 4 "averaging the last $average_num checkpoints ($average_mode) into $exp/aed/model"
   "$py" -m fireredasr.bin.export_aed --exp_dir "$exp/aed" --num "$average_num" \
     --mode "$average_mode"
+  if [ "$elm" = true ]; then   # FireRedASR2's external LSTM LM, on the training transcripts
+    log 4 "training the external LSTM LM into $exp/elm"
+    # shellcheck disable=SC2086
+    launch_training fireredasr.bin.train_lm exp_dir="$exp/elm" data.train_dir="$data/$train_set" \
+      data.valid_dir="$data/$valid_set" data.lang_dir="$data/lang" $elm_train_overrides
+    "$py" -m fireredasr.bin.export_lm --exp_dir "$exp/elm" --num "$average_num" \
+      --mode "$average_mode"
+  fi
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   decode_and_score 5 aed "${aed_model_dir:-$exp/aed/model}"
+  if [ "$elm" = true ]; then   # fusion weight chosen on the dev set, then the test sets
+    aed_dir=${aed_model_dir:-$exp/aed/model}
+    log 5 "sweeping the LM fusion weight ($elm_weights) on $data/$valid_set"
+    # shellcheck disable=SC2086
+    best_weight=$("$py" -m fireredasr.bin.sweep_elm_weight --model_dir "$aed_dir" \
+      --elm_dir "$exp/elm/elm" --data_dir "$data/$valid_set" --nj "$nj" --ngpu "$ngpu" \
+      --out_dir "$exp/$(model_row_name "$aed_dir")/elm_sweep_$valid_set" --weights $elm_weights)
+    log 5 "best elm_weight on $valid_set: $best_weight"
+    decode_and_score 5 aed "$aed_dir" _elm --elm_dir "$exp/elm/elm" --elm_weight "$best_weight"
+  fi
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then

@@ -3,7 +3,11 @@
     from fireredasr.models.fireredasr import FireRedAsr
     model = FireRedAsr.from_pretrained("aed", "pretrained_models/FireRedASR-AED-L")
     results = model.transcribe(["utt1"], ["utt1.wav"], {"beam_size": 3})
-    # [{"uttid": "utt1", "text": "...", "wav": "utt1.wav", "rtf": "0.0123"}]
+    # [{"uttid": "utt1", "text": "...", "confidence": 0.93, "dur_s": 2.1, "wav": "utt1.wav",
+    #   "rtf": "0.0123"}]
+
+FireRedASR2 folders (an AED with a CTC head) also take return_timestamp, elm_dir/elm_weight
+and the CTC decoding modes (docs/fireredasr2.md).
 
 Unlike the released code, an input that cannot be decoded (unreadable, empty, too long) is
 logged with its reason and left out of the results instead of aborting the whole batch; callers

@@ -5,6 +5,7 @@
 #   0  synthesise data/{train,dev,test} (16 kHz wavs + Kaldi data dirs)
 #   1  fbank features and global CMVN          2  dict.txt and English BPE
 #   3  train the AED (DeepSpeed on CPU)        4  average + export the released AED layout
+#      (--elm true: also train the external LSTM LM; stage 5 then sweeps its fusion weight)
 #   5  decode the test set with the AED and score
 #   6  build the base LLM: a byte-level BPE tokenizer with the Qwen2 chat tokens and a tiny
 #      Qwen2 pretrained on the training transcripts (unless --llm_base_dir is given)
@@ -35,6 +36,9 @@ score_names="test:mini_test"   # stage 5/8: <set>:<results-table column>
 aed_base="model=aed_xs model.ctc_weight=0.3 optim.lr=2e-3 scheduler.warmup_steps=200
   trainer.max_epochs=5 data.max_frames_per_batch=4000 data.num_workers=1 trainer.precision=bf16
   trainer.log_every=25 trainer.valid_every=0 trainer.save_every=0 trainer.keep_last=5"
+elm_base="model.embedding_dim=256 model.hidden_size=256 trainer.max_epochs=20
+  data.max_frames_per_batch=1000 data.num_workers=0 scheduler.warmup_steps=50
+  scheduler.total_steps=1500 trainer.log_every=50 trainer.valid_every=0 trainer.save_every=0"
 llm_base="model.lora_r=16 model.lora_alpha=32 optim.lr=5e-4 scheduler.warmup_steps=20
   scheduler.total_steps=100 trainer.max_epochs=1 data.max_frames_per_batch=8000
   data.num_workers=1 trainer.precision=bf16 trainer.log_every=25 trainer.valid_every=0
@@ -50,9 +54,14 @@ if [ "$tiny" = true ]; then
     data.num_workers=0 trainer.log_every=2 trainer.valid_every=0 trainer.save_every=2
     trainer.progress_bar=false"
   decode_overrides="--decode_max_len 8 $decode_overrides"
+  elm_base="model.embedding_dim=32 model.hidden_size=32 trainer.max_steps=6
+    data.max_frames_per_batch=200 data.num_workers=0 trainer.log_every=2 trainer.valid_every=0
+    trainer.save_every=3 trainer.progress_bar=false"
+  elm_weights="0.3"
 fi
 train_overrides="$(echo $aed_base) $train_overrides"
 llm_train_overrides="$(echo $llm_base) $llm_train_overrides"
+elm_train_overrides="$(echo $elm_base) $elm_train_overrides"
 llm_base_dir=${llm_base_dir:-$exp/llm_base}
 train_set=train
 test_sets="dev test"

@@ -11,7 +11,8 @@ from tests.conftest import REPO
 def test_mini_recipe_tiny_runs_every_stage(tmp_path):
     data, exp = tmp_path / "data", tmp_path / "exp"
     proc = subprocess.run(["bash", str(REPO / "recipes" / "mini" / "run.sh"), "--tiny", "true",
-                           "--data", str(data), "--exp", str(exp), "--master_port", "29681"],
+                           "--data", str(data), "--exp", str(exp), "--master_port", "29681",
+                           "--elm", "true"],
                           capture_output=True, text=True, timeout=900,
                           env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -29,6 +30,13 @@ def test_mini_recipe_tiny_runs_every_stage(tmp_path):
     assert list((exp / "aed" / "checkpoints").glob("step_*"))
     for f in ("model.pth.tar", "cmvn.ark", "dict.txt", "train_bpe1000.model"):
         assert (exp / "aed" / "model" / f).is_file(), f
+    # --elm true: the LM (stage 4), its weight chosen on dev and the fused decode (stage 5).
+    assert (exp / "elm" / "elm" / "model.pth.tar").is_file()
+    sweep = (exp / "aed" / "elm_sweep_dev" / "elm_weight_sweep.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in sweep] == ["elm_weight", "0", "0.3"]
+    best = (exp / "aed" / "elm_sweep_dev" / "best_elm_weight").read_text().strip()
+    fused = json.loads((exp / "aed_elm" / "decode_test" / "decode.json").read_text())
+    assert fused["settings"]["elm_weight"] == float(best)
     # Stage 6: the tiny base LLM; stage 7: LoRA training and the exported LLM folder.
     assert (exp / "llm_base" / "config.json").is_file()
     assert (exp / "llm_base" / "tokenizer.json").is_file()
@@ -40,7 +48,7 @@ def test_mini_recipe_tiny_runs_every_stage(tmp_path):
         assert len((dec / "hyp").read_text(encoding="utf-8").splitlines()) == 12
         assert json.loads((dec / "wer.json").read_text())["sentences"] == 12
     table = (exp / "RESULTS.md").read_text()
-    assert "| aed |" in table and "| llm |" in table and (exp / "results.png").is_file()
+    assert "| aed |" in table and "| aed_elm |" in table and "| llm |" in table and (exp / "results.png").is_file()
     # Every stage logged its wall time.
     stages = [line.split("\t")[1] for line in (exp / "stage_times.tsv").read_text().splitlines()]
     assert stages == [str(s) for s in range(10)], stages

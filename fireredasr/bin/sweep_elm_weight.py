@@ -1,0 +1,45 @@
+"""Pick the LSTM-LM fusion weight on a dev set: one decode per weight, lowest error rate wins.
+
+    fireredasr-sweep-elm-weight --model_dir exp/aed/model --elm_dir exp/elm/elm \
+        --data_dir data/dev --out_dir exp/aed/elm_sweep_dev --weights 0.1 0.2 0.3 0.5
+
+Prints the best weight (0 when the LM does not help) and writes elm_weight_sweep.tsv.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from fireredasr.cli_utils import setup_logging
+from fireredasr.data.cmvn import CMVNError
+from fireredasr.models.checkpoint import CheckpointError
+
+logger = logging.getLogger("sweep_elm_weight")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model_dir", required=True)
+    p.add_argument("--elm_dir", required=True)
+    p.add_argument("--data_dir", required=True)
+    p.add_argument("--out_dir", required=True)
+    p.add_argument("--weights", type=float, nargs="+", default=[0.1, 0.2, 0.3, 0.5])
+    p.add_argument("--nj", type=int, default=1)
+    p.add_argument("--ngpu", type=int, default=0)
+    args = p.parse_args(argv)
+    setup_logging()
+    from fireredasr.decode.elm_sweep import sweep_elm_weight
+
+    try:
+        best, _ = sweep_elm_weight(args.model_dir, args.elm_dir, args.data_dir, args.out_dir,
+                                   args.weights, nj=args.nj, ngpu=args.ngpu)
+    except (FileNotFoundError, ValueError, CheckpointError, CMVNError) as e:
+        logger.error("%s", e)
+        return 1
+    print(f"{best:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
