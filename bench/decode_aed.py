@@ -7,7 +7,9 @@ work.
 
     .venv/bin/python bench/decode_aed.py [--threads 2] [--device cuda] [--half bf16,fp16]
 
-Prints the speed-up of the cached search over the released re-run-everything search, checks
+Prints the speed-up of the cached search over the released re-run-everything search, the
+time of each decoding mode of a model with a CTC head (ctc_greedy, ctc_prefix_beam,
+attention_rescoring) against the attention search, checks
 that their hypotheses are identical (exit 1 if not), and prints the autocast speed ratio of
 each reduced precision and how many of its hypotheses agree with fp32; ``RESULT`` lines carry
 the same figures for bench/gpu_check.sh.
@@ -30,8 +32,8 @@ from fireredasr.data.audio import load_audio  # noqa: E402
 from fireredasr.data.cmvn import GlobalCMVN, accumulate_cmvn_stats  # noqa: E402
 from fireredasr.data.fbank import compute_fbank  # noqa: E402
 from fireredasr.data.frontend import Frontend, pad_features  # noqa: E402
-from fireredasr.decode.beam_search import (BeamSearchConfig, batch_beam_search,  # noqa: E402
-                                           uncached_batch_beam_search)
+from fireredasr.decode.beam_search import (DECODE_MODES, BeamSearchConfig,  # noqa: E402
+                                           batch_beam_search, uncached_batch_beam_search)
 from fireredasr.models.fireredasr_aed import FireRedAsrAed  # noqa: E402
 
 EXAMPLES = REPO / "tests" / "fixtures" / "real_examples"
@@ -100,6 +102,21 @@ def main() -> int:
           f"hypotheses identical: {identical}")
     result(f"AED decoding ({dev}): cached search vs released uncached", t_plain / t_cached,
            f"x; {steps} steps, hypotheses identical: {identical}")
+
+    # The decoding modes of a model with a CTC head (FireRedASR2): encoder + search each.
+    ctc_model = FireRedAsrAed(realistic_args(), ctc=True).eval().to(dev)
+    ctc_model.load_state_dict(model.state_dict(), strict=False)  # same weights + a new head
+    mode_times = {}
+    for mode in DECODE_MODES:
+        mcfg = BeamSearchConfig(beam_size=args.beam, decode_max_len=args.decode_max_len,
+                                decode_mode=mode)
+        _, mode_times[mode] = timed(lambda: ctc_model.transcribe(feats, lengths, mcfg), dev)
+    for mode, t in mode_times.items():
+        ratio = mode_times["attention"] / t
+        print(f"{mode + ' (encoder + search):':38s}{t:8.2f} s  ({ratio:.1f}x attention)")
+        if mode != "attention":
+            result(f"AED decoding ({dev}): {mode} vs attention beam search", ratio,
+                   "x (random weights: the attention search runs to its length limit)")
 
     def half_run(dtype):
         def run():

@@ -11,3 +11,16 @@ def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(level.upper())
+
+
+def export_parser(doc: str, default_num: int, default_out: str) -> "argparse.ArgumentParser":
+    """The options every export command shares: which experiment, how many checkpoints are
+    averaged (the last N, or the N best by validation loss), and where the folder goes."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--exp_dir", required=True)
+    p.add_argument("--num", type=int, default=default_num, help="checkpoints averaged")
+    p.add_argument("--mode", choices=["last", "best"], default="last")
+    p.add_argument("--out_dir", help=f"default: <exp_dir>/{default_out}")
+    return p

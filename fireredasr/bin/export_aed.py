@@ -8,22 +8,17 @@ train_bpe1000.model, so FireRedAsr.from_pretrained("aed", out_dir) and the relea
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 
-from fireredasr.cli_utils import setup_logging
+from fireredasr.cli_utils import export_parser, setup_logging
 
 logger = logging.getLogger("export_aed")
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--exp_dir", required=True)
-    p.add_argument("--num", type=int, default=10)
-    p.add_argument("--mode", choices=["last", "best"], default="last")
-    p.add_argument("--out_dir", help="default: <exp_dir>/model")
+    p = export_parser(__doc__, 10, "model")
     args = p.parse_args(argv)
     setup_logging()
     from fireredasr.train import aed_task

@@ -6,22 +6,17 @@ Pass the folder to decoding as --elm_dir (FireRedAsr: args["elm_dir"]).
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 
-from fireredasr.cli_utils import setup_logging
+from fireredasr.cli_utils import export_parser, setup_logging
 
 logger = logging.getLogger("export_lm")
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--exp_dir", required=True)
-    p.add_argument("--num", type=int, default=2)
-    p.add_argument("--mode", choices=["last", "best"], default="last")
-    p.add_argument("--out_dir", help="default: <exp_dir>/elm")
+    p = export_parser(__doc__, 2, "elm")
     args = p.parse_args(argv)
     setup_logging()
     from fireredasr.train import aed_task, lm_task

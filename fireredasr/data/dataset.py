@@ -76,12 +76,18 @@ def build_utterance_table(data_dir: str, tokenize: Callable[[str], Sequence[int]
             spec, start, end = d.audio_source(utt)
             infos.append(UttInfo(utt, n, ids, d.text[utt], audio=spec, start=start, end=end))
         report.keep()
+    return _finish_table(report, infos, with_unk, name, data_dir, "utterances")
+
+
+def _finish_table(report: PrepReport, infos: List[UttInfo], with_unk: int, name: str,
+                  source: str, what: str) -> List[UttInfo]:
+    """Log the kept/skipped summary and the <unk> count; refuse an empty table."""
     report.log()
     if with_unk:
-        logger.warning("%s: %d utterances contain tokens outside the dictionary (<unk>)",
-                       name, with_unk)
+        logger.warning("%s: %d %s contain tokens outside the dictionary (<unk>)",
+                       name, with_unk, what)
     if not infos:
-        raise ValueError(f"{data_dir}: no usable utterances (see the summary above)")
+        raise ValueError(f"{source}: no usable {what} (see the summary above)")
     return infos
 
 
@@ -126,13 +132,7 @@ def build_text_table(kaldi_texts: Sequence[str], plain_texts: Sequence[str],
         with_unk += unk_id in ids
         infos.append(UttInfo(key, len(ids) + 1, ids, text))
         report.keep()
-    report.log()
-    if with_unk:
-        logger.warning("%s: %d sentences contain tokens outside the dictionary (<unk>)",
-                       name, with_unk)
-    if not infos:
-        raise ValueError(f"{', '.join(paths)}: no usable sentences (see the summary above)")
-    return infos
+    return _finish_table(report, infos, with_unk, name, ", ".join(paths), "sentences")
 
 
 def make_batches(infos: Sequence[UttInfo], max_frames_per_batch: int, bucket_size: int,

@@ -105,8 +105,9 @@ def compute_loss(label_smoothing: float, ctc_weight: float = 0.0):
             lengths = (targets != IGNORE_ID).sum(dim=1) - 1
             ctc = CTC.loss_sum(out[2], out[1], ys_in[:, 1:], lengths, CTC_BLANK_ID) / \
                 lengths.sum().clamp(min=1)
-            loss = (1.0 - ctc_weight) * loss + ctc_weight * ctc
+            stats["att_loss"] = float(loss.detach())
             stats["ctc_loss"] = float(ctc.detach())
+            loss = (1.0 - ctc_weight) * loss + ctc_weight * ctc
         return loss, stats
     return loss_fn
 

@@ -89,7 +89,9 @@ def test_zero2_two_processes_train_checkpoint_export_decode(data, tmp_path):
 
 
 def test_sigkill_and_rerun_resumes_exactly(data, tmp_path):
-    common = {"trainer.max_steps": 60, "trainer.save_every": 5, "trainer.deterministic": True}
+    # With the CTC head (joint CTC/attention, FireRedASR2): the superset of the v1 model.
+    common = {"trainer.max_steps": 60, "trainer.save_every": 5, "trainer.deterministic": True,
+              "model.ctc_weight": 0.3}
     ref_exp, exp = tmp_path / "uninterrupted", tmp_path / "killed"
     run_ok(tiny_overrides(data, ref_exp, **common), 29621)
     overrides = tiny_overrides(data, exp, **common)
@@ -118,9 +120,10 @@ def test_sigkill_and_rerun_resumes_exactly(data, tmp_path):
     (ckpts / "step_99999999" / "mp_rank_00_model_states.pt").write_bytes(b"half written")
     out = run_ok(overrides, 29623)
     assert f"resumed from {ckpts}/step_{killed_at:08d}" in out
+    assert "ctc_loss" in out and "att_loss" in out
     a = fp32_state_dict(str(ref_exp / "checkpoints"), "step_00000060")
     b = fp32_state_dict(str(ckpts), "step_00000060")
-    assert a.keys() == b.keys()
+    assert a.keys() == b.keys() and "ctc.ctc_lo.weight" in a
     for k in a:
         assert torch.equal(a[k], b[k]), k
 
