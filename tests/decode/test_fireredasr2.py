@@ -82,26 +82,33 @@ def test_v2_raw_confidence_and_ctc_times(ref_aed2_api, ref_aed2_dir, expected_hy
         assert ends == pytest.approx(want_ends, abs=1e-9)
 
 
-def test_v2_cli_json_output(ref_aed2_dir, expected_hyps2, tmp_path):
+@pytest.mark.parametrize("setting", ["beam1", "beam3", "beam3_timestamp", "beam3_elm0.3"])
+def test_v2_cli_json_output_batch_and_single(setting, ref_aed2_dir, expected_hyps2, tmp_path):
     import json
 
     from fireredasr.bin.transcribe import main
     from tests.conftest import REAL_EXAMPLES
 
+    cfg = _args(expected_hyps2, setting, ref_aed2_dir)
+    flags = ["--use_gpu", "0", "--beam_size", str(cfg["beam_size"]),
+             "--softmax_smoothing", str(cfg["softmax_smoothing"]),
+             "--aed_length_penalty", str(cfg["aed_length_penalty"]),
+             "--return_timestamp", str(int(cfg["return_timestamp"]))]
+    if cfg["elm_dir"]:
+        flags += ["--elm_dir", cfg["elm_dir"], "--elm_weight", str(cfg["elm_weight"])]
     scp = tmp_path / "wav.scp"
     scp.write_text("".join(f"{u} {REAL_EXAMPLES / (u + '.wav')}\n" for u in REAL_UTTS))
-    for setting, flags in (("beam3_timestamp", ["--return_timestamp", "1"]),
-                           ("beam3_elm0.3", ["--elm_dir", str(ref_aed2_dir / "elm"),
-                                             "--elm_weight", "0.3"])):
-        out = tmp_path / f"{setting}.jsonl"
+    for mode, batch_size in (("batch", "4"), ("single", "1")):
+        out = tmp_path / f"{mode}.jsonl"
         rc = main(["--asr_type", "aed", "--model_dir", str(ref_aed2_dir), "--wav_scp", str(scp),
-                   "--output", str(out), "--output_format", "json", "--batch_size", "4",
-                   "--use_gpu", "0", "--beam_size", "3", "--softmax_smoothing", "1.25",
-                   "--aed_length_penalty", "0.6", *flags])
+                   "--output", str(out), "--output_format", "json", "--batch_size", batch_size,
+                   *flags])
         assert rc == 0
-        for line in out.read_text(encoding="utf-8").splitlines():
+        lines = out.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 4
+        for line in lines:
             r = json.loads(line)
-            _same_result(r, expected_hyps2[setting]["batch"][r["uttid"]], setting, r["uttid"])
+            _same_result(r, expected_hyps2[setting][mode][r["uttid"]], setting, r["uttid"])
 
 
 def test_v2_decode_stage_writes_confidence_and_ctm(ref_aed2_dir, expected_hyps2, tmp_path):
@@ -171,3 +178,27 @@ def test_ctc_modes_on_the_fitted_reference_give_the_transcripts(mode, ref_aed2_a
     for r in results:
         assert 0.0 < r["confidence"] <= 1.0
         assert len(r["timestamp"]) == len(r["text"])
+
+
+def test_toolkit_export_of_a_v2_model_keeps_the_released_layout(ref_aed2_dir, expected_hyps2,
+                                                                 real_wavs, tmp_path):
+    """Exporting the reference v2 model through the training export path gives a folder with
+    the released keys, shapes and args, which decodes to the released outputs."""
+    from fireredasr.models.checkpoint import load_package
+    from fireredasr.models.fireredasr import FireRedAsr
+    from fireredasr.train.aed_task import export_model_folder
+
+    ref = load_package(str(ref_aed2_dir / "model.pth.tar"))
+    export_model_folder(str(tmp_path / "v2"), ref["args"], ref["model_state_dict"],
+                        str(ref_aed2_dir), str(ref_aed2_dir / "cmvn.ark"))
+    out = load_package(str(tmp_path / "v2" / "model.pth.tar"))
+    shapes = [line.split("\t") for line in
+              (ref_aed2_dir / "param_shapes.tsv").read_text().splitlines() if line.strip()]
+    want = {row[0]: row[1] for row in shapes if not row[0].startswith("#")}
+    got = {k: "x".join(map(str, v.shape)) for k, v in out["model_state_dict"].items()}
+    assert set(got) == set(want) and len(got) == 130
+    assert vars(out["args"]) == {k: getattr(ref["args"], k) for k in vars(out["args"])}
+    api = FireRedAsr.from_pretrained("aed", str(tmp_path / "v2"))
+    args = _args(expected_hyps2, "beam3_timestamp", ref_aed2_dir)
+    for r in api.transcribe(REAL_UTTS, [real_wavs[u] for u in REAL_UTTS], args):
+        _same_result(r, expected_hyps2["beam3_timestamp"]["batch"][r["uttid"]], "export", r["uttid"])
