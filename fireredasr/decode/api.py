@@ -226,27 +226,29 @@ class FireRedAsr:
         if device.type == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        results = []
         if self.asr_type == "llm":
             # An LLM may emit newlines or tabs; a hypothesis is one line of text.
             texts = [" ".join(t.split()) for t in
                      self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
             return [{"uttid": u, "text": t, "dur_s": round(d, 3)}
                     for u, t, d in zip(uttids, texts, durs)], elapsed
-        for uttid, nbest, dur in zip(uttids, hyps, durs):
-            texts = [self.hypothesis_text(h["yseq"]) for h in nbest]
-            best = nbest[0]
-            result: Dict[str, Any] = {"uttid": uttid, "text": texts[0],
-                                      "confidence": round(best["confidence"], 3),
-                                      "dur_s": round(dur, 3)}
-            if return_timestamp:
-                result["timestamp"] = self.timestamps(best, dur)
-            if cfg.nbest > 1:
-                result["nbest"] = [{"text": t, "score": h["score"],
-                                    "confidence": round(h["confidence"], 3)}
-                                   for t, h in zip(texts, nbest)]
-            results.append(result)
-        return results, elapsed
+        return [self.aed_result(u, nbest, d, return_timestamp, cfg.nbest > 1)
+                for u, nbest, d in zip(uttids, hyps, durs)], elapsed
+
+    def aed_result(self, uttid: str, nbest: List[Dict[str, Any]], dur: float,
+                   return_timestamp: bool, with_nbest: bool) -> Dict[str, Any]:
+        """The released v2 result dict of one utterance's n-best list."""
+        texts = [self.hypothesis_text(h["yseq"]) for h in nbest]
+        result: Dict[str, Any] = {"uttid": uttid, "text": texts[0],
+                                  "confidence": round(nbest[0]["confidence"], 3),
+                                  "dur_s": round(dur, 3)}
+        if return_timestamp:
+            result["timestamp"] = self.timestamps(nbest[0], dur)
+        if with_nbest:
+            result["nbest"] = [{"text": t, "score": h["score"],
+                                "confidence": round(h["confidence"], 3)}
+                               for t, h in zip(texts, nbest)]
+        return result
 
     def hypothesis_text(self, yseq: torch.Tensor) -> str:
         """Token ids -> text; FireRedASR2 also drops <blank>/<sil> and lower-cases."""

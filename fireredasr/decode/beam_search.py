@@ -139,16 +139,19 @@ def _search(step: Callable[[torch.Tensor], torch.Tensor],
         if bool(finished.all()):
             break
 
-    # GNMT length penalty; lengths count every token that is not eos (sos included).
-    scores = scores.view(n, B)
-    ys = ys.view(n, B, -1)
-    chosen = chosen.view(n, B, -1)
+    return _nbest(ys.view(n, B, -1), scores.view(n, B), chosen.view(n, B, -1), eos_id, cfg)
+
+
+def _nbest(ys: torch.Tensor, scores: torch.Tensor, chosen: torch.Tensor, eos_id: int,
+           cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
+    """The final beams (n, B, L) -> n-best lists, after the GNMT length penalty (lengths count
+    every token that is not eos, sos included), each with its confidence."""
     lengths = (ys != eos_id).sum(dim=-1)
     if cfg.length_penalty > 0.0:
         scores = scores / torch.pow((5.0 + lengths.float()) / 6.0, cfg.length_penalty)
     nbest_scores, nbest_ids = torch.topk(scores, k=cfg.nbest, dim=1)
     results: List[List[Hypothesis]] = []
-    for i in range(n):
+    for i in range(ys.size(0)):
         hyps = []
         for score, j in zip(nbest_scores[i].tolist(), nbest_ids[i].tolist()):
             n_out = int(lengths[i, j]) - 1  # output tokens: not <sos>, not the final <eos>
