@@ -1,4 +1,5 @@
-"""Every choice of every config group composes (Hydra) into a config the trainer accepts."""
+"""Every choice of every config group composes (Hydra) into a config the trainer accepts, for
+the three training configs (AED, LLM, LSTM LM)."""
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
 from fireredasr.models.fireredasr_aed import AED_ARG_FIELDS
+from fireredasr.models.lstm_lm import ELM_ARG_FIELDS
 from fireredasr.train.schedulers import build_lr_lambda
 from fireredasr.train.trainer import deepspeed_config
 from tests.conftest import REPO
@@ -19,12 +21,16 @@ def choices(group: str):
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
+def model_family(choice: str) -> str:
+    """The training config a model choice belongs to: aed_* -> AED, llm -> LLM, lstm_lm -> LM."""
+    return {"llm": "train_llm", "lstm_lm": "train_lm"}.get(choice, "train_aed")
+
+
 def cases():
-    for config in ("train_aed", "train_llm"):
+    for config in ("train_aed", "train_llm", "train_lm"):
         for group in GROUPS:
             for choice in choices(group):
-                # The model group is per family: aed_* for the AED, llm for the LLM.
-                if group == "model" and (choice == "llm") != (config == "train_llm"):
+                if group == "model" and model_family(choice) != config:
                     continue
                 yield config, f"{group}={choice}"
 
@@ -51,6 +57,10 @@ def test_choice_composes_into_a_valid_config(config, override):
         arch = set(AED_ARG_FIELDS) - {"odim", "sos_id", "eos_id", "pad_id"}
         assert arch <= set(cfg.model), arch - set(cfg.model)
         assert cfg.exp_name == f"aed_{choice}"
+    if config == "train_lm":
+        arch = set(ELM_ARG_FIELDS) - {"idim", "odim"}
+        assert arch <= set(cfg.model), arch - set(cfg.model)
+        assert cfg.model.hidden_size == cfg.model.embedding_dim  # the released layout's rule
     ds = deepspeed_config(cfg.deepspeed, cfg.trainer)
     if group == "deepspeed":
         assert ds["zero_optimization"]["stage"] == int(choice[-1])
