@@ -21,6 +21,7 @@ import torch
 from fireredasr.cli_utils import setup_logging
 from fireredasr.data.cmvn import CMVNError
 from fireredasr.decode.api import FireRedAsr, check_decode_args
+from fireredasr.decode.beam_search import DECODE_MODES
 from fireredasr.models.checkpoint import CheckpointError
 from fireredasr.decode.wav_inputs import collect_wavs
 
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     v2.add_argument("--elm_dir", default="", help="external LSTM LM folder for shallow fusion")
     v2.add_argument("--elm_weight", type=float, default=0.0)
     v2.add_argument("--decode_mode", default="attention",
-                    choices=["attention", "ctc_greedy", "ctc_prefix_beam", "attention_rescoring"])
+                    choices=DECODE_MODES)
     v2.add_argument("--ctc_weight", type=float, default=0.5,
                     help="attention_rescoring: score = attention + ctc_weight * CTC")
     llm = p.add_argument_group("FireRedASR-LLM")

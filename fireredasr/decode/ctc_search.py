@@ -19,8 +19,8 @@ from typing import Dict, List, Tuple
 import torch
 
 from fireredasr.decode.beam_search import Hypothesis
+from fireredasr.models.ctc import CTC_BLANK_ID
 
-CTC_BLANK_ID = 0
 NEG_INF = -float("inf")
 
 

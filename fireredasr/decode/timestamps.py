@@ -14,13 +14,14 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
-CTC_BLANK_ID = 0
+from fireredasr.models.ctc import CTC_BLANK_ID
+from fireredasr.tokenizer.aed_tokenizer import SPM_SPACE
+
 FRAME_S = 0.04             # 10 ms fbank shift x 4 subsampling
 LAST_END_EXTRA_MS = 25     # the last token ends at 40*T + 25 ms (the final 25 ms window)
 TIMESTAMP_SHIFT_S = 0.06   # CTC spikes come late; the released code shifts by 60 ms
 LONG_TOKEN_FACTOR = 2.0    # tokens longer than this times the mean are cut ...
 LONG_TOKEN_CAP = 1.5       # ... to this times the mean (or their CTC frames, if longer)
-SPM_SPACE = "\u2581"
 
 Timestamp = Tuple[str, float, float]  # (token, start seconds, end seconds)
 

@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+CTC_BLANK_ID = 0  # hard-coded by the released v2 code (alignment, filtering, timestamps)
+
 
 class CTC(nn.Module):
     def __init__(self, odim: int, d_model: int):
@@ -22,7 +24,7 @@ class CTC(nn.Module):
 
     @staticmethod
     def loss_sum(log_probs: torch.Tensor, enc_lengths: torch.Tensor, targets: torch.Tensor,
-                 target_lengths: torch.Tensor, blank: int = 0) -> torch.Tensor:
+                 target_lengths: torch.Tensor, blank: int = CTC_BLANK_ID) -> torch.Tensor:
         """Summed CTC loss of a batch; targets (N, S) are read up to target_lengths.
         Impossible alignments (an utterance with more tokens than frames) count zero."""
         return F.ctc_loss(log_probs.transpose(0, 1), targets, enc_lengths, target_lengths,

@@ -75,7 +75,9 @@ class FireRedAsrAed(nn.Module):
                              "model (FireRedASR-AED); FireRedASR2 models and models trained "
                              "with model.ctc_weight > 0 have one")
         enc, enc_lengths, enc_mask = self.encoder(feats, lengths)
-        log_probs = self.ctc.log_probs(enc) if self.ctc is not None else None
+        # The CTC posteriors only when a CTC mode or the timestamps read them.
+        needs_ctc = return_timestamp or cfg.decode_mode != "attention"
+        log_probs = self.ctc.log_probs(enc) if needs_ctc else None
         if cfg.decode_mode == "attention":
             hyps = batch_beam_search(self.decoder, enc, enc_mask, cfg, elm)
         elif cfg.decode_mode == "ctc_greedy":

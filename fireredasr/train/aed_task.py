@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from fireredasr.data.processor import IGNORE_ID
 from fireredasr.models.checkpoint import CheckpointError, load_package, save_package
-from fireredasr.models.ctc import CTC
+from fireredasr.models.ctc import CTC, CTC_BLANK_ID
 from fireredasr.models.fireredasr_aed import FireRedAsrAed
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
 from fireredasr.train.loss import label_smoothed_ce, token_accuracy
@@ -20,7 +20,6 @@ from fireredasr.train.loss import label_smoothed_ce, token_accuracy
 logger = logging.getLogger(__name__)
 
 BPE_MODEL = "train_bpe1000.model"
-CTC_BLANK_ID = 0  # <blank>, the first entry of the released dict.txt
 
 
 def load_tokenizer(lang_dir: str) -> ChineseCharEnglishSpmTokenizer:

@@ -123,8 +123,6 @@ def run_llm_training(cfg: DictConfig) -> None:
 
 def run_lm_training(cfg: DictConfig) -> None:
     """The external LSTM LM: text of data.train_dir (+ data.extra_text files), AED dictionary."""
-    import os
-
     from fireredasr.data.dataset import build_text_table
     from fireredasr.train import aed_task, lm_task
     from fireredasr.train.trainer import Trainer
