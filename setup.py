@@ -23,6 +23,9 @@ INSTALL_REQUIRES = [
     "espeakng-loader==0.2.4",
     "pypinyin==0.55.0",
     "jieba==0.42.1",
+    # deployment: ONNX export (TorchScript exporter), int8 quantization, decoding the export
+    "onnx==1.23.2",
+    "onnxruntime==1.32.0",
 ]
 
 setup(
@@ -35,7 +38,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["fireredasr", "fireredasr.*"]),
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest==9.2.0"]},
+    # sherpa-onnx: the tests decode the ONNX export with sherpa-onnx itself.
+    extras_require={"test": ["pytest==9.2.0", "sherpa-onnx==2.0.1"]},
     entry_points={
         "console_scripts": [
             "fireredasr-transcribe=fireredasr.bin.transcribe:main",
@@ -52,6 +56,7 @@ setup(
             "fireredasr-train-lm=fireredasr.bin.train_lm:main",
             "fireredasr-export-lm=fireredasr.bin.export_lm:main",
             "fireredasr-sweep-elm-weight=fireredasr.bin.sweep_elm_weight:main",
+            "fireredasr-export-onnx=fireredasr.bin.export_onnx:main",
         ],
     },
 )

@@ -21,6 +21,7 @@ import sys
 from fireredasr.cli_utils import setup_logging
 from fireredasr.data.cmvn import CMVNError
 from fireredasr.data.kaldi_dir import DataDir, read_map
+from fireredasr.decode.api import ASR_TYPES, model_family
 from fireredasr.decode.decode_data_dir import RELEASED_SETTINGS, decode_data_dir
 from fireredasr.models.checkpoint import CheckpointError
 from fireredasr.scoring.cer import score, write_results
@@ -35,7 +36,7 @@ FLAGS = {"beam_size": int, "nbest": int, "decode_max_len": int, "softmax_smoothi
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--asr_type", choices=["aed", "llm"], default="aed")
+    p.add_argument("--asr_type", choices=ASR_TYPES, default="aed")
     p.add_argument("--model_dir", required=True)
     p.add_argument("--data_dir", required=True)
     p.add_argument("--out_dir", required=True)
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     setup_logging()
     overrides = {k: getattr(args, k) for k in FLAGS
-                 if getattr(args, k) is not None and k in RELEASED_SETTINGS[args.asr_type]}
+                 if getattr(args, k) is not None and k in RELEASED_SETTINGS[model_family(args.asr_type)]}
     if args.return_timestamp is not None:
         overrides["return_timestamp"] = bool(args.return_timestamp)
     overrides["bf16"] = bool(args.bf16)

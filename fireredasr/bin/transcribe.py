@@ -20,7 +20,7 @@ import torch
 
 from fireredasr.cli_utils import setup_logging
 from fireredasr.data.cmvn import CMVNError
-from fireredasr.decode.api import FireRedAsr, check_decode_args
+from fireredasr.decode.api import ASR_TYPES, FireRedAsr, check_decode_args
 from fireredasr.decode.beam_search import DECODE_MODES
 from fireredasr.models.checkpoint import CheckpointError
 from fireredasr.decode.wav_inputs import collect_wavs
@@ -31,7 +31,7 @@ logger = logging.getLogger("fireredasr.transcribe")
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--asr_type", required=True, choices=["aed", "llm"])
+    p.add_argument("--asr_type", required=True, choices=ASR_TYPES)
     p.add_argument("--model_dir", required=True)
     io = p.add_argument_group("input / output")
     io.add_argument("--wav_path")

@@ -35,6 +35,17 @@ class GlobalCMVN:
         self.inv_std = 1.0 / np.sqrt(var)
 
     @classmethod
+    def from_mean_inv_std(cls, mean: np.ndarray, inv_std: np.ndarray) -> "GlobalCMVN":
+        """The normaliser of already-derived statistics (an ONNX export's metadata)."""
+        mean, inv_std = np.asarray(mean, np.float64), np.asarray(inv_std, np.float64)
+        if mean.ndim != 1 or mean.shape != inv_std.shape or mean.size == 0:
+            raise CMVNError(f"CMVN mean and inverse std must be equal-length vectors, got "
+                            f"{mean.shape} and {inv_std.shape}")
+        cmvn = cls.__new__(cls)
+        cmvn.dim, cmvn.mean, cmvn.inv_std = mean.size, mean, inv_std
+        return cmvn
+
+    @classmethod
     def from_file(cls, path: str) -> "GlobalCMVN":
         if not os.path.isfile(path):
             raise CMVNError(f"CMVN file not found: {path}")

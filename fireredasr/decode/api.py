@@ -30,6 +30,7 @@ from fireredasr.decode.timestamps import fix_timestamps, uniform_times
 from fireredasr.models.checkpoint import load_aed_model, load_elm, load_llm_model
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
 from fireredasr.tokenizer.llm_tokenizer import encode_prompts
+from fireredasr.tokenizer.token_dict import TokenDict
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,16 @@ logger = logging.getLogger(__name__)
 LONG_AUDIO_WARN_SECONDS = 60.0
 
 AED_FILES = ("model.pth.tar", "cmvn.ark", "dict.txt", "train_bpe1000.model")
+# An ONNX export (fireredasr-export-onnx) decodes as an AED: fp32 or int8 graphs.
+ONNX_ASR_TYPES = {"aed_onnx": False, "aed_onnx_int8": True}
+ASR_TYPES = ("aed", "llm") + tuple(ONNX_ASR_TYPES)
+
+
+def model_family(asr_type: str) -> str:
+    """"aed" or "llm": which decoding options and results an ``asr_type`` has."""
+    if asr_type not in ASR_TYPES:
+        raise ValueError(f"asr_type must be one of {', '.join(ASR_TYPES)}, got {asr_type!r}")
+    return "llm" if asr_type == "llm" else "aed"
 LLM_FILES = ("model.pth.tar", "asr_encoder.pth.tar", "cmvn.ark", "Qwen2-7B-Instruct")
 
 
@@ -70,7 +81,7 @@ def beam_config_from_args(args: Dict[str, Any]) -> BeamSearchConfig:
 
 def check_decode_args(asr_type: str, args: Dict[str, Any]) -> None:
     """Raise ValueError naming the option when decoding options cannot work together."""
-    if asr_type == "aed":
+    if model_family(asr_type) == "aed":
         beam_config_from_args(args)  # validates beam_size, nbest, eos_penalty, smoothing
         return
     if int(args.get("beam_size", 1)) < 1:
@@ -85,6 +96,7 @@ class FireRedAsr:
 
     @classmethod
     def from_pretrained(cls, asr_type: str, model_dir: str) -> "FireRedAsr":
+        model_family(asr_type)  # names the valid types
         if asr_type == "aed":
             _require_files(model_dir, AED_FILES)
             frontend = Frontend.from_cmvn_file(os.path.join(model_dir, "cmvn.ark"))
@@ -97,18 +109,26 @@ class FireRedAsr:
             frontend = Frontend.from_cmvn_file(os.path.join(model_dir, "cmvn.ark"))
             model, tokenizer = load_llm_model(model_dir)
         else:
-            raise ValueError(f"asr_type must be 'aed' or 'llm', got {asr_type!r}")
+            from fireredasr.deploy.onnx_model import OnnxAed
+
+            model = OnnxAed(model_dir, int8=ONNX_ASR_TYPES[asr_type])
+            frontend = Frontend(model.cmvn)
+            tokenizer = ChineseCharEnglishSpmTokenizer(TokenDict.from_file(model.tokens_path),
+                                                       None)
         model.eval()
         return cls(asr_type, frontend, model, tokenizer)
 
     def __init__(self, asr_type: str, frontend: Frontend, model: torch.nn.Module, tokenizer):
         self.asr_type = asr_type
+        self.family = model_family(asr_type)
         self.feat_extractor = frontend
         self.model = model
         self.tokenizer = tokenizer
         # An AED with a CTC head is a FireRedASR2 model: its text is lower-cased and it can
-        # give timestamps, as the released v2 code does.
-        self.is_v2 = asr_type == "aed" and getattr(model, "ctc", None) is not None
+        # give timestamps, as the released v2 code does. Its ONNX export keeps the text rule
+        # (the metadata's version) but has no CTC head.
+        self.has_ctc = getattr(model, "ctc", None) is not None
+        self.is_v2 = self.family == "aed" and (self.has_ctc or getattr(model, "version", 1) == 2)
         self._elm: Optional[Tuple[str, torch.nn.Module]] = None  # (elm_dir, model), cached
 
     def check_options(self, args: Dict[str, Any]) -> None:
@@ -116,13 +136,13 @@ class FireRedAsr:
         any audio is read: timestamps without a CTC head, an unusable external LM."""
         check_decode_args(self.asr_type, args)
         mode = args.get("decode_mode", "attention")
-        if (args.get("return_timestamp") or mode != "attention") and not self.is_v2:
+        if (args.get("return_timestamp") or mode != "attention") and not self.has_ctc:
             what = "return_timestamp" if args.get("return_timestamp") else f"decode_mode {mode}"
             raise ValueError(f"{what} needs a model with a CTC head (FireRedASR2, or "
                              "trained with model.ctc_weight > 0)")
         if beam_config_from_args(args).elm_weight > 0.0:
             if self.asr_type != "aed":
-                raise ValueError("an external LM (elm_dir) fuses with the AED only")
+                raise ValueError("an external LM (elm_dir) fuses with the PyTorch AED only")
             check_elm_fits(self.external_lm(str(args["elm_dir"])), self.model.decoder)
 
     def external_lm(self, elm_dir: str) -> torch.nn.Module:
@@ -136,10 +156,10 @@ class FireRedAsr:
         if feat.size(0) == 0:
             logger.error("skipping %s: shorter than one 25 ms frame", uttid)
             return False
-        if feat.size(0) > self.model.encoder.max_input_frames:
+        if feat.size(0) > self.model.max_input_frames:
             logger.error("skipping %s: %.1f s of audio exceeds the model's limit of about "
                          "%.0f s (its positional table); split it into shorter segments",
-                         uttid, dur, self.model.encoder.max_input_frames / 100)
+                         uttid, dur, self.model.max_input_frames / 100)
             return False
         if dur > LONG_AUDIO_WARN_SECONDS:
             logger.warning("%s is %.1f s long; the released models were trained on shorter "
@@ -211,7 +231,7 @@ class FireRedAsr:
                     if args.get("bf16", False) else contextlib.nullcontext())
         start = time.perf_counter()
         with autocast:
-            if self.asr_type == "aed":
+            if self.family == "aed":
                 if elm is not None:
                     elm.to(device)
                 hyps = self.model.transcribe(padded, lengths, cfg, elm, return_timestamp)
@@ -226,7 +246,7 @@ class FireRedAsr:
         if device.type == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        if self.asr_type == "llm":
+        if self.family == "llm":
             # An LLM may emit newlines or tabs; a hypothesis is one line of text.
             texts = [" ".join(t.split()) for t in
                      self.tokenizer.batch_decode(generated, skip_special_tokens=True)]

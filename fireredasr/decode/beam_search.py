@@ -1,9 +1,10 @@
 """Batch beam search for FireRedASR-AED with the released semantics.
 
-The search itself (scoring, pruning, finished hypotheses, length penalty) is shared by two
-drivers: :func:`batch_beam_search` uses the decoder's incremental key/value caches, and
-:func:`uncached_batch_beam_search` re-runs every layer over all earlier steps as the
-released code does. The second exists as a correctness and speed baseline (tests, bench).
+The search itself (:func:`run_search`: scoring, pruning, finished hypotheses, length penalty)
+is shared by its drivers: :func:`batch_beam_search` uses the decoder's incremental key/value
+caches, :func:`uncached_batch_beam_search` re-runs every layer over all earlier steps as the
+released code does (a correctness and speed baseline for tests and bench), and the ONNX
+runtime (``fireredasr/deploy/onnx_model.py``) steps an exported decoder graph.
 """
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ class LmFusion:
         self.state = tuple(s[:, rows] for s in self.state)
 
 
-def _search(step: Callable[[torch.Tensor], torch.Tensor],
+def run_search(step: Callable[[torch.Tensor], torch.Tensor],
             reorder: Callable[[torch.Tensor], None],
             max_lens: torch.Tensor, sos_id: int, eos_id: int, cfg: BeamSearchConfig,
             device: torch.device, fusion: Optional[LmFusion] = None) -> List[List[Hypothesis]]:
@@ -165,18 +166,19 @@ def _nbest(ys: torch.Tensor, scores: torch.Tensor, chosen: torch.Tensor, eos_id:
 
 
 def resolve_max_lens(cfg: BeamSearchConfig, enc_mask: torch.Tensor,
-                     decoder: TransformerDecoder) -> torch.Tensor:
+                     max_positions: int) -> torch.Tensor:
     """Each utterance's step limit: decode_max_len, or when 0 its own encoder length (what
-    the released code uses for an utterance decoded alone), capped by the decoder's table."""
+    the released code uses for an utterance decoded alone), capped at the decoder's
+    ``max_positions``."""
     if cfg.decode_max_len > 0:
         max_lens = torch.full((enc_mask.size(0),), cfg.decode_max_len, dtype=torch.long)
     else:
         max_lens = enc_mask.sum(dim=1).long().cpu()
     max_lens = max_lens.clamp(min=1)
-    if int(max_lens.max()) > decoder.max_positions:
+    if int(max_lens.max()) > max_positions:
         logger.warning("decode length %d capped at the decoder's %d positions",
-                       int(max_lens.max()), decoder.max_positions)
-        max_lens = max_lens.clamp(max=decoder.max_positions)
+                       int(max_lens.max()), max_positions)
+        max_lens = max_lens.clamp(max=max_positions)
     return max_lens
 
 
@@ -199,14 +201,14 @@ def batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor, enc_mask: 
     """Cached batch beam search. enc: (N, T, d); enc_mask: (N, T) bool. Returns N n-best lists.
     With ``elm`` (an :class:`~fireredasr.models.lstm_lm.LstmLm`) and ``cfg.elm_weight`` > 0
     its scores are fused in at every step."""
-    max_lens = resolve_max_lens(cfg, enc_mask, decoder)
+    max_lens = resolve_max_lens(cfg, enc_mask, decoder.max_positions)
     state: DecoderState = decoder.init_state(enc, enc_mask, cfg.beam_size, int(max_lens.max()))
     fusion = None
     if elm is not None and cfg.elm_weight > 0.0:
         check_elm_fits(elm, decoder)
         fusion = LmFusion(elm, cfg.elm_weight, enc.size(0) * cfg.beam_size, decoder.eos_id,
                           enc.device)
-    return _search(lambda tok: decoder.step(state, tok), state.reorder, max_lens,
+    return run_search(lambda tok: decoder.step(state, tok), state.reorder, max_lens,
                    decoder.sos_id, decoder.eos_id, cfg, enc.device, fusion)
 
 
@@ -216,7 +218,7 @@ def uncached_batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor,
                                cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
     """The released algorithm: every step re-runs each layer's attention over all earlier
     positions and re-projects the encoder output (kept as a baseline for tests and bench)."""
-    max_lens = resolve_max_lens(cfg, enc_mask, decoder)
+    max_lens = resolve_max_lens(cfg, enc_mask, decoder.max_positions)
     B = cfg.beam_size
     enc_b = enc.repeat_interleave(B, dim=0)
     cross_mask = enc_mask.repeat_interleave(B, dim=0)[:, None, None, :]
@@ -246,4 +248,4 @@ def uncached_batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor,
         history["ys"] = history["ys"][rows]
         history["layers"] = [h[rows] for h in history["layers"]]
 
-    return _search(step, reorder, max_lens, decoder.sos_id, decoder.eos_id, cfg, enc.device)
+    return run_search(step, reorder, max_lens, decoder.sos_id, decoder.eos_id, cfg, enc.device)

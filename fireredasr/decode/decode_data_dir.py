@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from fireredasr.data.audio import is_pipe
 from fireredasr.data.fingerprint import describe_changes, file_state, folder_state, stat_digest
 from fireredasr.data.kaldi_dir import DataDir, contiguous_parts, write_map
-from fireredasr.decode.api import check_decode_args
+from fireredasr.decode.api import check_decode_args, model_family
 from fireredasr.decode.postprocess import collapse_repeats
 from fireredasr.parallel import worker_pool
 
@@ -148,7 +148,7 @@ def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str =
     ``collapse_repeats_over`` > 0 turns on the repeated-n-gram guard (see
     :func:`collapse_repeats`); how many hypotheses it changed is logged and recorded.
     """
-    settings = dict(RELEASED_SETTINGS[asr_type], **(args or {}))
+    settings = dict(RELEASED_SETTINGS[model_family(asr_type)], **(args or {}))
     check_decode_args(asr_type, settings)
     d = DataDir.load(data_dir)
     spec = {"model_dir": os.path.abspath(model_dir), "data_dir": os.path.abspath(data_dir),

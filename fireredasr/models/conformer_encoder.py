@@ -94,6 +94,10 @@ def rel_shift(x: torch.Tensor) -> torch.Tensor:
     Column j of ``x`` holds relative distance (T-1-j); the result's [i, k] is x[i, T-1-i+k].
     """
     n, h, t, p = x.shape
+    if torch.onnx.is_in_onnx_export():
+        # Graph exporters cannot express as_strided: the same result by padding and reshaping.
+        x = F.pad(x, (1, 0)).view(n, h, p + 1, t)[:, :, 1:].reshape(n, h, t, p)
+        return x[..., :t]
     x = x.contiguous()
     s = x.stride()
     return x.as_strided((n, h, t, t), (s[0], s[1], p - 1, 1), x.storage_offset() + t - 1)
@@ -231,15 +235,20 @@ class ConformerEncoder(nn.Module):
         relative positional table (f(f(T + 6)) <= M with f(x) = (x-3)//2+1 gives T <= 4M)."""
         return 4 * self.positional_encoding.max_frames
 
+    def output_lengths(self, lengths: torch.Tensor, frames: int) -> torch.Tensor:
+        """Valid encoder frames for ``lengths`` fbank frames, of ``frames`` computed ones."""
+        if self.ceil_lengths:
+            return torch.div(lengths + 3, 4, rounding_mode="floor").clamp(max=frames)
+        return Conv2dSubsampling.output_lengths(lengths)
+
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """feats: (N, T, idim), lengths: (N,) -> (enc (N, T', d), enc_lengths (N,), mask (N, T') bool)."""
         # Zero frames at the end let the last real frames reach the convolutions' centre;
         # lengths count only the real frames, so the pad never becomes a valid output frame.
         feats = F.pad(feats, (0, 0, 0, SUBSAMPLING_PAD_FRAMES), value=0.0)
-        x, enc_lengths = self.input_preprocessor(feats, lengths)
-        if self.ceil_lengths:
-            enc_lengths = torch.div(lengths + 3, 4, rounding_mode="floor").clamp(max=x.size(1))
+        x, _ = self.input_preprocessor(feats, lengths)
+        enc_lengths = self.output_lengths(lengths, x.size(1))
         mask = lengths_to_mask(enc_lengths, x.size(1))
         pos_emb = self.dropout(self.positional_encoding(x.size(1)).to(x.dtype))
         x = self.dropout(x)

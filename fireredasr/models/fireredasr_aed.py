@@ -43,6 +43,11 @@ class FireRedAsrAed(nn.Module):
         # Optional CTC head for joint CTC/attention training (FireRedASR2's ``ctc.ctc_lo``).
         self.ctc = CTC(args.odim, args.d_model) if ctc else None
 
+    @property
+    def max_input_frames(self) -> int:
+        """Most fbank frames one input may have (the encoder's positional table)."""
+        return self.encoder.max_input_frames
+
     def forward(self, feats: torch.Tensor, feat_lengths: torch.Tensor,
                 ys_in: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Teacher-forced logits (N, L, V) and encoder lengths, for training; with a CTC head

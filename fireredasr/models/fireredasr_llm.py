@@ -60,6 +60,11 @@ class FireRedAsrLlm(nn.Module):
         self.speech_token_id = speech_token_id
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
 
+    @property
+    def max_input_frames(self) -> int:
+        """Most fbank frames one input may have (the encoder's positional table)."""
+        return self.encoder.max_input_frames
+
     def merge_speech(self, feats: torch.Tensor, feat_lengths: torch.Tensor,
                      input_ids: torch.Tensor, attention_mask: torch.Tensor,
                      labels: Optional[torch.Tensor] = None

@@ -1,0 +1,129 @@
+"""Decode with an ONNX export inside the toolkit: onnxruntime runs the graphs, the toolkit's
+beam search (the released semantics, any beam size) drives them.
+
+:class:`OnnxAed` has the decoding interface of :class:`~fireredasr.models.fireredasr_aed.
+FireRedAsrAed` (``transcribe(feats, lengths, cfg)``), so ``FireRedAsr`` and
+``fireredasr-decode`` use it through ``--asr_type aed_onnx`` / ``aed_onnx_int8`` and PyTorch,
+ONNX fp32 and ONNX int8 can be scored on the same data with one tool.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+
+from fireredasr.data.cmvn import GlobalCMVN
+from fireredasr.decode.beam_search import (BeamSearchConfig, Hypothesis, resolve_max_lens,
+                                           run_search)
+from fireredasr.deploy.onnx_export import SHERPA_METADATA
+from fireredasr.models.conformer_encoder import Conv2dSubsampling, lengths_to_mask
+
+
+class OnnxAed:
+    """An exported AED folder (encoder/decoder ``.onnx`` + ``tokens.txt``) on onnxruntime CPU."""
+
+    def __init__(self, onnx_dir: str, int8: bool = False, num_threads: int = 0):
+        import onnxruntime as ort
+
+        suffix = ".int8.onnx" if int8 else ".onnx"
+        paths = [os.path.join(onnx_dir, f"{name}{suffix}") for name in ("encoder", "decoder")]
+        missing = [p for p in paths + [os.path.join(onnx_dir, "tokens.txt")]
+                   if not os.path.isfile(p)]
+        if missing:
+            raise FileNotFoundError(f"{onnx_dir} is not a complete ONNX export: missing "
+                                    f"{', '.join(os.path.basename(p) for p in missing)} "
+                                    "(write one with fireredasr-export-onnx"
+                                    + (" --int8" if int8 else "") + ")")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = num_threads
+        self.encoder_session = ort.InferenceSession(paths[0], opts,
+                                                    providers=["CPUExecutionProvider"])
+        self.decoder_session = ort.InferenceSession(paths[1], opts,
+                                                    providers=["CPUExecutionProvider"])
+        self.metadata = self._read_metadata(paths[0])
+        meta = self.metadata
+        self.sos_id, self.eos_id = int(meta["sos"]), int(meta["eos"])
+        self.n_layers, self.n_head = int(meta["num_decoder_layers"]), int(meta["num_head"])
+        self.head_dim, self.max_len = int(meta["head_dim"]), int(meta["max_len"])
+        self.version = int(meta.get("version", "1"))
+        self.ceil_lengths = meta.get("ceil_lengths", "0") == "1"
+        self.max_input_frames = int(meta.get("max_input_frames", str(4 * 5000)))
+        self.tokens_path = os.path.join(onnx_dir, "tokens.txt")
+        self.ctc = None  # the export holds the attention decoder only
+
+    def _read_metadata(self, path: str) -> Dict[str, str]:
+        meta = dict(self.encoder_session.get_modelmeta().custom_metadata_map)
+        missing = [k for k in SHERPA_METADATA if k not in meta]
+        if missing:
+            raise ValueError(f"{path} lacks the metadata {', '.join(missing)}: not an export "
+                             "of fireredasr-export-onnx or sherpa-onnx's FireRedASR format")
+        return meta
+
+    @property
+    def cmvn(self) -> GlobalCMVN:
+        """The global CMVN stored in the encoder's metadata."""
+        mean = np.array([float(x) for x in self.metadata["cmvn_mean"].split(",")])
+        inv_std = np.array([float(x) for x in self.metadata["cmvn_inv_stddev"].split(",")])
+        return GlobalCMVN.from_mean_inv_std(mean, inv_std)
+
+    # The torch model's housekeeping calls; the sessions run on the CPU as built.
+    def eval(self) -> "OnnxAed":
+        return self
+
+    def to(self, device: torch.device) -> "OnnxAed":
+        if torch.device(device).type != "cpu":
+            raise ValueError("the ONNX path runs on the CPU (onnxruntime's CPU provider)")
+        return self
+
+    def encoder_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Valid encoder frames, by the exported model's own rule (v1 or v2)."""
+        if self.ceil_lengths:
+            return torch.div(lengths + 3, 4, rounding_mode="floor")
+        return Conv2dSubsampling.output_lengths(lengths)
+
+    def encode(self, feats: torch.Tensor, lengths: torch.Tensor):
+        """Cross-attention keys/values (L, N, T', d) of a padded batch, and valid lengths."""
+        k, v = self.encoder_session.run(None, {"features": feats.float().numpy(),
+                                               "features_length": lengths.long().numpy()})
+        return k, v, self.encoder_lengths(lengths.cpu()).clamp(max=k.shape[2])
+
+    def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor,
+                   cfg: Optional[BeamSearchConfig] = None, elm=None,
+                   return_timestamp: bool = False, **options) -> List[List[Hypothesis]]:
+        """Decode a batch; one n-best list per input, as FireRedAsrAed.transcribe."""
+        cfg = cfg or BeamSearchConfig(**options)
+        if cfg.decode_mode != "attention" or return_timestamp:
+            raise ValueError("the ONNX export holds the attention decoder only: no CTC "
+                             "decoding modes or timestamps (use the PyTorch folder)")
+        if elm is not None and cfg.elm_weight > 0.0:
+            raise ValueError("external LM fusion is not available with the ONNX export")
+        k, v, enc_lengths = self.encode(feats.cpu(), lengths.cpu())
+        max_lens = resolve_max_lens(cfg, lengths_to_mask(enc_lengths, k.shape[2]), self.max_len)
+        # The decoder graph has no cross-attention mask (sherpa-onnx's interface), so each
+        # utterance is searched on its own frames, its beam as the graph's batch.
+        return [self._search_one(k[:, i:i + 1, :n], v[:, i:i + 1, :n], max_lens[i:i + 1], cfg)[0]
+                for i, n in enumerate(enc_lengths.tolist())]
+
+    def _search_one(self, k: np.ndarray, v: np.ndarray, max_lens: torch.Tensor,
+                    cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
+        beam = cfg.beam_size
+        cross_k, cross_v = np.repeat(k, beam, axis=1), np.repeat(v, beam, axis=1)
+        shape = (self.n_layers, beam, int(max_lens.max()), self.n_head, self.head_dim)
+        cache = {"k": np.zeros(shape, np.float32), "v": np.zeros(shape, np.float32), "t": 0}
+
+        def step(tokens: torch.Tensor) -> torch.Tensor:
+            logits, cache["k"], cache["v"] = self.decoder_session.run(None, {
+                "tokens": tokens.view(-1, 1).numpy(), "n_layer_self_k_cache": cache["k"],
+                "n_layer_self_v_cache": cache["v"], "n_layer_cross_k": cross_k,
+                "n_layer_cross_v": cross_v, "offset": np.array([cache["t"]], np.int64)})
+            cache["t"] += 1
+            return torch.from_numpy(logits[:, 0])
+
+        def reorder(rows: torch.Tensor) -> None:
+            idx = rows.numpy()
+            cache["k"], cache["v"] = cache["k"][:, idx], cache["v"][:, idx]
+
+        return run_search(step, reorder, max_lens, self.sos_id, self.eos_id, cfg,
+                          torch.device("cpu"))
