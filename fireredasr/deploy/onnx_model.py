@@ -20,11 +20,13 @@ from fireredasr.decode.beam_search import (BeamSearchConfig, Hypothesis, resolve
 from fireredasr.deploy.onnx_export import SHERPA_METADATA
 from fireredasr.models.conformer_encoder import Conv2dSubsampling, lengths_to_mask
 
+INITIAL_CACHE = 16  # decoder cache positions before the first doubling
+
 
 class OnnxAed:
     """An exported AED folder (encoder/decoder ``.onnx`` + ``tokens.txt``) on onnxruntime CPU."""
 
-    def __init__(self, onnx_dir: str, int8: bool = False, num_threads: int = 0):
+    def __init__(self, onnx_dir: str, int8: bool = False, num_threads: Optional[int] = None):
         import onnxruntime as ort
 
         suffix = ".int8.onnx" if int8 else ".onnx"
@@ -37,7 +39,8 @@ class OnnxAed:
                                     "(write one with fireredasr-export-onnx"
                                     + (" --int8" if int8 else "") + ")")
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = num_threads
+        # As many threads as PyTorch uses, so the two paths compare on equal terms.
+        opts.intra_op_num_threads = num_threads or torch.get_num_threads()
         self.encoder_session = ort.InferenceSession(paths[0], opts,
                                                     providers=["CPUExecutionProvider"])
         self.decoder_session = ort.InferenceSession(paths[1], opts,
@@ -110,10 +113,18 @@ class OnnxAed:
                     cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
         beam = cfg.beam_size
         cross_k, cross_v = np.repeat(k, beam, axis=1), np.repeat(v, beam, axis=1)
-        shape = (self.n_layers, beam, int(max_lens.max()), self.n_head, self.head_dim)
+        # Each step reads and writes the whole cache, so it starts small and doubles when
+        # full (the graph takes any cache length and masks positions after ``offset``).
+        limit = int(max_lens.max())
+        shape = (self.n_layers, beam, min(limit, INITIAL_CACHE), self.n_head, self.head_dim)
         cache = {"k": np.zeros(shape, np.float32), "v": np.zeros(shape, np.float32), "t": 0}
 
         def step(tokens: torch.Tensor) -> torch.Tensor:
+            size = cache["k"].shape[2]
+            if cache["t"] == size:
+                grow = [(0, 0)] * 5
+                grow[2] = (0, min(size, limit - size))
+                cache["k"], cache["v"] = np.pad(cache["k"], grow), np.pad(cache["v"], grow)
             logits, cache["k"], cache["v"] = self.decoder_session.run(None, {
                 "tokens": tokens.view(-1, 1).numpy(), "n_layer_self_k_cache": cache["k"],
                 "n_layer_self_v_cache": cache["v"], "n_layer_cross_k": cross_k,
