@@ -9,7 +9,10 @@ are computed before the clock starts, for every system alike).
     .venv/bin/python bench/onnx_aed.py --model_dir recipes/mini/exp/aed/model \
         --data_dir recipes/mini/data/test [--beam_size 3] [--batch_size 8] [--threads 2]
 
-Exit status 1 when the fp32 export's hypotheses differ from PyTorch's.
+Then sherpa-onnx itself (``OfflineRecognizer.from_fire_red_asr``, greedy, its own fbank) decodes
+the fp32 and int8 exports, against PyTorch at beam 1.
+
+Exit status 1 when the fp32 export's hypotheses (toolkit or sherpa-onnx) differ from PyTorch's.
 """
 from __future__ import annotations
 
@@ -49,6 +52,31 @@ def decode_all(api: FireRedAsr, data: DataDir, utts: List[str], args: Dict,
         model_s += elapsed
         audio_s += sum(feats[u][1] for u in batch)
     return hyps, model_s, audio_s
+
+
+def sherpa_decode(onnx_dir: str, suffix: str, data: DataDir, utts: List[str],
+                  threads: int) -> Tuple[Dict[str, str], float]:
+    """sherpa-onnx's greedy text of every utterance, and its seconds (fbank included)."""
+    import time
+
+    import sherpa_onnx
+
+    from fireredasr.data.audio import load_audio
+
+    rec = sherpa_onnx.OfflineRecognizer.from_fire_red_asr(
+        encoder=os.path.join(onnx_dir, f"encoder{suffix}.onnx"),
+        decoder=os.path.join(onnx_dir, f"decoder{suffix}.onnx"),
+        tokens=os.path.join(onnx_dir, "tokens.txt"), num_threads=threads)
+    hyps, seconds = {}, 0.0
+    for u in utts:
+        samples, sr = load_audio(data.wav[u], 16000)
+        stream = rec.create_stream()
+        stream.accept_waveform(sr, (samples / 32768.0).astype("float32"))
+        start = time.perf_counter()
+        rec.decode_stream(stream)
+        seconds += time.perf_counter() - start
+        hyps[u] = stream.result.text.replace("\u2581", " ").strip()
+    return hyps, seconds
 
 
 def main() -> int:
@@ -91,6 +119,24 @@ def main() -> int:
         key = asr_type.replace("aed_", "")
         result(f"onnx_bench_{key}_cer", summary.error_rate)
         result(f"onnx_bench_{key}_rtf", model_s / audio_s)
+
+    print("\nsherpa-onnx (greedy) against PyTorch beam 1:")
+    print("| system | CER | hyps != PyTorch beam 1 | RTF (with fbank) |")
+    print("|---|---|---|---|")
+    api = FireRedAsr.from_pretrained("aed", args.model_dir)
+    greedy, model_s, audio_s = decode_all(api, data, utts, {"beam_size": 1}, args.batch_size)
+    summary, _ = score({u: data.text[u] for u in utts}, greedy)
+    print(f"| PyTorch beam 1 | {summary.error_rate:.2f}% | 0/{len(utts)} | "
+          f"{model_s / audio_s:.4f} |")
+    for name, suffix in (("sherpa-onnx fp32", ""), ("sherpa-onnx int8", ".int8")):
+        hyps, seconds = sherpa_decode(onnx_dir, suffix, data, utts, args.threads)
+        summary, _ = score({u: data.text[u] for u in utts}, hyps)
+        changed = sum(hyps[u] != greedy.get(u) for u in utts)
+        if suffix == "" and changed:
+            status = 1
+        print(f"| {name} | {summary.error_rate:.2f}% | {changed}/{len(utts)} | "
+              f"{seconds / audio_s:.4f} |")
+        result(f"onnx_bench_sherpa{suffix.replace('.', '_')}_changed", changed)
     return status
 
 
