@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+import numpy as np
 import torch
 
 from fireredasr.data.cmvn import CMVNError, GlobalCMVN
@@ -30,6 +31,8 @@ ENCODER_OUTPUTS = ("n_layer_cross_k", "n_layer_cross_v")
 DECODER_INPUTS = ("tokens", "n_layer_self_k_cache", "n_layer_self_v_cache",
                   "n_layer_cross_k", "n_layer_cross_v", "offset")
 DECODER_OUTPUTS = ("logits", "out_n_layer_self_k_cache", "out_n_layer_self_v_cache")
+# The decoder's optional input (an overridable initializer, default 0; see onnx_graphs.py).
+CROSS_BIAS = "cross_bias"
 # The keys sherpa-onnx's loader requires in the encoder's metadata.
 SHERPA_METADATA = ("num_decoder_layers", "num_head", "head_dim", "sos", "eos", "max_len",
                    "cmvn_mean", "cmvn_inv_stddev")
@@ -112,10 +115,16 @@ def _export_graph(graph: torch.nn.Module, args: tuple, path: str, inputs, output
                           dynamic_axes=dynamic_axes, do_constant_folding=True)
 
 
-def _save_with_metadata(path: str, metadata: Dict[str, str], large: bool) -> None:
+def _save_with_metadata(path: str, metadata: Dict[str, str], large: bool,
+                        defaults: Optional[Dict[str, np.ndarray]] = None) -> None:
+    """Rewrite ``path`` with ``metadata``; ``defaults`` turns inputs of those names into
+    overridable initializers (inputs a caller may leave out)."""
     import onnx
+    from onnx import numpy_helper
 
     model = onnx.load(path)
+    for name, value in (defaults or {}).items():
+        model.graph.initializer.append(numpy_helper.from_array(value, name))
     del model.metadata_props[:]
     for key, value in metadata.items():
         model.metadata_props.add(key=key, value=value)
@@ -168,14 +177,17 @@ def export_onnx(model_dir: str, out_dir: str, int8: bool = False, opset: int = D
     cache_axes = {1: "N", 2: "max_len"}  # sherpa-onnx sizes the cache per utterance
     _export_graph(DecoderStepGraph(model).eval(),
                   (torch.full((n, 1), model.sos_id), cache, cache, cross, cross,
-                   torch.tensor([0])), decoder_path, DECODER_INPUTS, DECODER_OUTPUTS,
+                   torch.tensor([0]), torch.zeros(n, 1, 1, 30)), decoder_path,
+                  DECODER_INPUTS + (CROSS_BIAS,), DECODER_OUTPUTS,
                   {"tokens": {0: "N"}, "n_layer_self_k_cache": cache_axes,
                    "n_layer_self_v_cache": cache_axes,
                    "n_layer_cross_k": {1: "N", 2: "T_enc"},
-                   "n_layer_cross_v": {1: "N", 2: "T_enc"}, "logits": {0: "N"},
+                   "n_layer_cross_v": {1: "N", 2: "T_enc"}, CROSS_BIAS: {0: "N_b", 3: "T_b"},
+                   "logits": {0: "N"},
                    "out_n_layer_self_k_cache": cache_axes,
                    "out_n_layer_self_v_cache": cache_axes}, opset)
-    _save_with_metadata(decoder_path, {"model_type": "fireredasr_aed_decoder"}, large)
+    _save_with_metadata(decoder_path, {"model_type": "fireredasr_aed_decoder"}, large,
+                        {CROSS_BIAS: np.zeros((1, 1, 1, 1), np.float32)})
 
     shutil.copyfile(os.path.join(model_dir, "dict.txt"), os.path.join(out_dir, "tokens.txt"))
     files = ["encoder.onnx", "decoder.onnx", "tokens.txt"]

@@ -9,7 +9,10 @@ decoder: tokens (N, 1) int64, n_layer_self_k_cache, n_layer_self_v_cache
          (L_dec, N, max_len, H, d_k), n_layer_cross_k, n_layer_cross_v, offset (1,) int64
          -> logits (N, 1, V), the updated self-attention caches.
          One step: the token at position ``offset`` is written into the caches at that
-         position and attends to positions 0..offset.
+         position and attends to positions 0..offset. A seventh input, ``cross_bias``
+         (broadcast to (N, 1, 1, T'), added to the cross-attention scores), is an overridable
+         initializer defaulting to 0: sherpa-onnx does not see it (it decodes one utterance,
+         unpadded), the toolkit feeds -inf on padded frames to decode a padded batch.
 
 These wrappers reuse the toolkit's layers (no second copy of the maths); only the cache layout
 and the position-as-tensor arithmetic are the graph's own.
@@ -52,8 +55,8 @@ class DecoderStepGraph(nn.Module):
         self.decoder = model.decoder
 
     def forward(self, tokens: torch.Tensor, self_k: torch.Tensor, self_v: torch.Tensor,
-                cross_k: torch.Tensor, cross_v: torch.Tensor, offset: torch.Tensor
-                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                cross_k: torch.Tensor, cross_v: torch.Tensor, offset: torch.Tensor,
+                cross_bias: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         dec = self.decoder
         n = tokens.size(0)
         positions = torch.arange(self_k.size(2), device=tokens.device)
@@ -77,7 +80,8 @@ class DecoderStepGraph(nn.Module):
             x = x + sa.output(ctx)
             ca = layer.cross_attn
             ctx = F.scaled_dot_product_attention(ca.heads(ca.w_qs(layer.cross_attn_norm(x))),
-                                                 ca.heads(cross_k[i]), ca.heads(cross_v[i]))
+                                                 ca.heads(cross_k[i]), ca.heads(cross_v[i]),
+                                                 attn_mask=cross_bias)
             x = x + ca.output(ctx)
             x = x + layer.mlp(layer.mlp_norm(x))
         logits = dec.tgt_word_prj(dec.layer_norm_out(x))

@@ -17,7 +17,7 @@ import torch
 from fireredasr.data.cmvn import GlobalCMVN
 from fireredasr.decode.beam_search import (BeamSearchConfig, Hypothesis, resolve_max_lens,
                                            run_search)
-from fireredasr.deploy.onnx_export import SHERPA_METADATA
+from fireredasr.deploy.onnx_export import CROSS_BIAS, SHERPA_METADATA
 from fireredasr.models.conformer_encoder import Conv2dSubsampling, lengths_to_mask
 
 INITIAL_CACHE = 16  # decoder cache positions before the first doubling
@@ -39,6 +39,7 @@ class OnnxAed:
                                     "(write one with fireredasr-export-onnx"
                                     + (" --int8" if int8 else "") + ")")
         opts = ort.SessionOptions()
+        opts.log_severity_level = 3  # not the note that cross_bias is an overridable input
         # As many threads as PyTorch uses, so the two paths compare on equal terms.
         opts.intra_op_num_threads = num_threads or torch.get_num_threads()
         self.encoder_session = ort.InferenceSession(paths[0], opts,
@@ -46,6 +47,9 @@ class OnnxAed:
         self.decoder_session = ort.InferenceSession(paths[1], opts,
                                                     providers=["CPUExecutionProvider"])
         self.metadata = self._read_metadata(paths[0])
+        if CROSS_BIAS not in {i.name for i in self.decoder_session.get_overridable_initializers()}:
+            raise ValueError(f"{paths[1]} has no {CROSS_BIAS} input, which batched decoding "
+                             "needs: export the folder again with fireredasr-export-onnx")
         meta = self.metadata
         self.sos_id, self.eos_id = int(meta["sos"]), int(meta["eos"])
         self.n_layers, self.n_head = int(meta["num_decoder_layers"]), int(meta["num_head"])
@@ -103,20 +107,22 @@ class OnnxAed:
         if elm is not None and cfg.elm_weight > 0.0:
             raise ValueError("external LM fusion is not available with the ONNX export")
         k, v, enc_lengths = self.encode(feats.cpu(), lengths.cpu())
-        max_lens = resolve_max_lens(cfg, lengths_to_mask(enc_lengths, k.shape[2]), self.max_len)
-        # The decoder graph has no cross-attention mask (sherpa-onnx's interface), so each
-        # utterance is searched on its own frames, its beam as the graph's batch.
-        return [self._search_one(k[:, i:i + 1, :n], v[:, i:i + 1, :n], max_lens[i:i + 1], cfg)[0]
-                for i, n in enumerate(enc_lengths.tolist())]
+        mask = lengths_to_mask(enc_lengths, k.shape[2])
+        return self._search(k, v, mask, resolve_max_lens(cfg, mask, self.max_len), cfg)
 
-    def _search_one(self, k: np.ndarray, v: np.ndarray, max_lens: torch.Tensor,
-                    cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
+    def _search(self, k: np.ndarray, v: np.ndarray, mask: torch.Tensor,
+                max_lens: torch.Tensor, cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
+        """The beam search over a padded batch: beam rows of each utterance are adjacent."""
         beam = cfg.beam_size
         cross_k, cross_v = np.repeat(k, beam, axis=1), np.repeat(v, beam, axis=1)
+        # Padded frames get -inf in the cross-attention (the graph's optional input).
+        bias = np.where(mask.repeat_interleave(beam, dim=0).numpy(), 0.0, -np.inf)
+        bias = bias.astype(np.float32)[:, None, None, :]
         # Each step reads and writes the whole cache, so it starts small and doubles when
         # full (the graph takes any cache length and masks positions after ``offset``).
         limit = int(max_lens.max())
-        shape = (self.n_layers, beam, min(limit, INITIAL_CACHE), self.n_head, self.head_dim)
+        shape = (self.n_layers, k.shape[1] * beam, min(limit, INITIAL_CACHE), self.n_head,
+                 self.head_dim)
         cache = {"k": np.zeros(shape, np.float32), "v": np.zeros(shape, np.float32), "t": 0}
 
         def step(tokens: torch.Tensor) -> torch.Tensor:
@@ -128,7 +134,8 @@ class OnnxAed:
             logits, cache["k"], cache["v"] = self.decoder_session.run(None, {
                 "tokens": tokens.view(-1, 1).numpy(), "n_layer_self_k_cache": cache["k"],
                 "n_layer_self_v_cache": cache["v"], "n_layer_cross_k": cross_k,
-                "n_layer_cross_v": cross_v, "offset": np.array([cache["t"]], np.int64)})
+                "n_layer_cross_v": cross_v, "offset": np.array([cache["t"]], np.int64),
+                CROSS_BIAS: bias})
             cache["t"] += 1
             return torch.from_numpy(logits[:, 0])
 

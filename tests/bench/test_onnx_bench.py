@@ -24,6 +24,6 @@ def test_onnx_bench_prints_the_three_systems(ref_aed_dir, tmp_path):
     assert set(rows) == {"PyTorch fp32", "ONNX fp32", "ONNX int8"}
     assert rows["ONNX fp32"] == rows["PyTorch fp32"][:1] + ("0",)
     assert (tmp_path / "onnx" / "decoder.int8.onnx").is_file()
-    sherpa = dict(re.findall(r"^\| (sherpa-onnx fp32|sherpa-onnx int8) \| [0-9.]+% \| (\d+)/4 \|",
+    sherpa = dict(re.findall(r"^\| (sherpa-onnx fp32|sherpa-onnx int8) \| [0-9.]+% \| (\d+)/4 \| \d+ \|",
                              proc.stdout, re.M))
     assert sherpa["sherpa-onnx fp32"] == "0" and "sherpa-onnx int8" in sherpa
