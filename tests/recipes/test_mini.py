@@ -3,6 +3,7 @@ each stage's outputs checked."""
 import json
 import os
 import subprocess
+import sys
 
 from fireredasr.data.kaldi_dir import DataDir, validate
 from tests.conftest import REPO
@@ -52,6 +53,14 @@ def test_mini_recipe_tiny_runs_every_stage(tmp_path):
     # Every stage logged its wall time.
     stages = [line.split("\t")[1] for line in (exp / "stage_times.tsv").read_text().splitlines()]
     assert stages == [str(s) for s in range(10)], stages
+    # The trained AED exports to ONNX, and the toolkit (beam 3) and sherpa-onnx (greedy) decode
+    # the export as PyTorch does (bench/onnx_aed.py exits 1 otherwise).
+    bench = subprocess.run([sys.executable, str(REPO / "bench" / "onnx_aed.py"), "--model_dir",
+                            str(exp / "aed" / "model"), "--data_dir", str(data / "test"),
+                            "--onnx_dir", str(tmp_path / "onnx"), "--threads", "1"],
+                           capture_output=True, text=True, timeout=300)
+    assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-3000:]
+    assert "| ONNX fp32 |" in bench.stdout and "| sherpa-onnx fp32 |" in bench.stdout
     # A re-run skips what is complete.
     again = subprocess.run(["bash", str(REPO / "recipes" / "mini" / "run.sh"), "--tiny", "true",
                             "--data", str(data), "--exp", str(exp), "--stop_stage", "2"],
