@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Optional
@@ -115,21 +116,31 @@ def _export_graph(graph: torch.nn.Module, args: tuple, path: str, inputs, output
                           dynamic_axes=dynamic_axes, do_constant_folding=True)
 
 
-def _save_with_metadata(path: str, metadata: Dict[str, str], large: bool,
+def _save_with_metadata(src: str, path: str, metadata: Dict[str, str], large: bool,
                         defaults: Optional[Dict[str, np.ndarray]] = None) -> None:
-    """Rewrite ``path`` with ``metadata``; ``defaults`` turns inputs of those names into
+    """Save the graph ``src`` as ``path`` with ``metadata`` (and a graph over 2 GiB with its
+    weights in one ``<name>.data`` beside it); ``defaults`` turns inputs of those names into
     overridable initializers (inputs a caller may leave out)."""
     import onnx
     from onnx import numpy_helper
 
-    model = onnx.load(path)
+    model = onnx.load(src)
     for name, value in (defaults or {}).items():
         model.graph.initializer.append(numpy_helper.from_array(value, name))
     del model.metadata_props[:]
     for key, value in metadata.items():
         model.metadata_props.add(key=key, value=value)
+    data_file = path + ".data"
+    if os.path.exists(data_file):  # onnx would append to a stale one
+        os.remove(data_file)
     onnx.save_model(model, path, save_as_external_data=large,
                     location=os.path.basename(path) + ".data" if large else None)
+
+
+def _onnx_bytes(path: str) -> int:
+    """A graph's size with its external weights, if any."""
+    data = path + ".data"
+    return os.path.getsize(path) + (os.path.getsize(data) if os.path.exists(data) else 0)
 
 
 def quantize_int8(src: str, dst: str) -> None:
@@ -144,7 +155,9 @@ def quantize_int8(src: str, dst: str) -> None:
     try:
         quantize_dynamic(src, dst, op_types_to_quantize=["MatMul", "Gemm"],
                          weight_type=QuantType.QInt8,
-                         use_external_data_format=os.path.getsize(src) > EXTERNAL_DATA_BYTES)
+                         # int8 weights are a quarter of the size: AED-L's encoder
+                         # (3.1 GB in fp32) stays one 1.3 GB file, as mobile loaders need.
+                         use_external_data_format=_onnx_bytes(src) > 4 * EXTERNAL_DATA_BYTES)
     finally:
         root.setLevel(level)
 
@@ -159,35 +172,10 @@ def export_onnx(model_dir: str, out_dir: str, int8: bool = False, opset: int = D
     os.makedirs(out_dir, exist_ok=True)
     metadata = export_metadata(model, cmvn, max_len)
     large = _model_bytes(model) > EXTERNAL_DATA_BYTES
-
-    encoder_path = os.path.join(out_dir, "encoder.onnx")
-    feats = torch.randn(1, 200, model.args.idim)
-    _export_graph(EncoderGraph(model).eval(), (feats, torch.tensor([200])), encoder_path,
-                  ENCODER_INPUTS, ENCODER_OUTPUTS,
-                  {"features": {0: "N", 1: "T"}, "features_length": {0: "N"},
-                   "n_layer_cross_k": {1: "N", 2: "T_enc"},
-                   "n_layer_cross_v": {1: "N", 2: "T_enc"}}, opset)
-    _save_with_metadata(encoder_path, metadata, large)
-
-    decoder_path = os.path.join(out_dir, "decoder.onnx")
-    d, attn = model.args.d_model, model.decoder.layer_stack[0].self_attn
-    layers, n = model.decoder.n_layers, 2
-    cache = torch.zeros(layers, n, max_len, attn.n_head, attn.d_k)
-    cross = torch.randn(layers, n, 30, d)
-    cache_axes = {1: "N", 2: "max_len"}  # sherpa-onnx sizes the cache per utterance
-    _export_graph(DecoderStepGraph(model).eval(),
-                  (torch.full((n, 1), model.sos_id), cache, cache, cross, cross,
-                   torch.tensor([0]), torch.zeros(n, 1, 1, 30)), decoder_path,
-                  DECODER_INPUTS + (CROSS_BIAS,), DECODER_OUTPUTS,
-                  {"tokens": {0: "N"}, "n_layer_self_k_cache": cache_axes,
-                   "n_layer_self_v_cache": cache_axes,
-                   "n_layer_cross_k": {1: "N", 2: "T_enc"},
-                   "n_layer_cross_v": {1: "N", 2: "T_enc"}, CROSS_BIAS: {0: "N_b", 3: "T_b"},
-                   "logits": {0: "N"},
-                   "out_n_layer_self_k_cache": cache_axes,
-                   "out_n_layer_self_v_cache": cache_axes}, opset)
-    _save_with_metadata(decoder_path, {"model_type": "fireredasr_aed_decoder"}, large,
-                        {CROSS_BIAS: np.zeros((1, 1, 1, 1), np.float32)})
+    # The exporter writes a large graph's weights as one file per tensor: trace into a
+    # scratch folder and keep only the final files.
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export_") as scratch:
+        _export_graphs(model, out_dir, scratch, metadata, large, opset, max_len)
 
     shutil.copyfile(os.path.join(model_dir, "dict.txt"), os.path.join(out_dir, "tokens.txt"))
     files = ["encoder.onnx", "decoder.onnx", "tokens.txt"]
@@ -198,3 +186,36 @@ def export_onnx(model_dir: str, out_dir: str, int8: bool = False, opset: int = D
             files.append(f"{name}.int8.onnx")
     logger.info("exported %s to %s: %s", model_dir, out_dir, ", ".join(files))
     return OnnxExportResult(out_dir, files, metadata)
+
+
+def _export_graphs(model: FireRedAsrAed, out_dir: str, scratch: str,
+                   metadata: Dict[str, str], large: bool, opset: int, max_len: int) -> None:
+    traced = os.path.join(scratch, "encoder.onnx")
+    feats = torch.randn(1, 200, model.args.idim)
+    _export_graph(EncoderGraph(model).eval(), (feats, torch.tensor([200])), traced,
+                  ENCODER_INPUTS, ENCODER_OUTPUTS,
+                  {"features": {0: "N", 1: "T"}, "features_length": {0: "N"},
+                   "n_layer_cross_k": {1: "N", 2: "T_enc"},
+                   "n_layer_cross_v": {1: "N", 2: "T_enc"}}, opset)
+    _save_with_metadata(traced, os.path.join(out_dir, "encoder.onnx"), metadata, large)
+
+    traced = os.path.join(scratch, "decoder.onnx")
+    d, attn = model.args.d_model, model.decoder.layer_stack[0].self_attn
+    layers, n = model.decoder.n_layers, 2
+    cache = torch.zeros(layers, n, max_len, attn.n_head, attn.d_k)
+    cross = torch.randn(layers, n, 30, d)
+    cache_axes = {1: "N", 2: "max_len"}  # sherpa-onnx sizes the cache per utterance
+    _export_graph(DecoderStepGraph(model).eval(),
+                  (torch.full((n, 1), model.sos_id), cache, cache, cross, cross,
+                   torch.tensor([0]), torch.zeros(n, 1, 1, 30)), traced,
+                  DECODER_INPUTS + (CROSS_BIAS,), DECODER_OUTPUTS,
+                  {"tokens": {0: "N"}, "n_layer_self_k_cache": cache_axes,
+                   "n_layer_self_v_cache": cache_axes,
+                   "n_layer_cross_k": {1: "N", 2: "T_enc"},
+                   "n_layer_cross_v": {1: "N", 2: "T_enc"}, CROSS_BIAS: {0: "N_b", 3: "T_b"},
+                   "logits": {0: "N"},
+                   "out_n_layer_self_k_cache": cache_axes,
+                   "out_n_layer_self_v_cache": cache_axes}, opset)
+    _save_with_metadata(traced, os.path.join(out_dir, "decoder.onnx"),
+                        {"model_type": "fireredasr_aed_decoder"}, large,
+                        {CROSS_BIAS: np.zeros((1, 1, 1, 1), np.float32)})

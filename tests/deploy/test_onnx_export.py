@@ -152,3 +152,23 @@ def test_onnx_export_keeps_the_v2_length_rule(onnx2_dir, ref_aed2_api):
     assert onnx.encoder_lengths(lengths).tolist() == enc_lengths.tolist()
     k, _, valid = onnx.encode(torch.zeros(3, 417, 80), lengths)
     assert k.shape[2] == int(valid.max())
+
+
+def test_large_models_keep_their_weights_in_one_file_beside_the_graph(
+        ref_aed_dir, ref_aed_api, real_wavs, tmp_path, monkeypatch):
+    """Graphs over 2 GiB (AED-L's encoder is 3.1 GB) cannot be one protobuf: their weights go
+    to <graph>.data. Shown on the small model with the threshold lowered."""
+    from fireredasr.deploy import onnx_export
+
+    monkeypatch.setattr(onnx_export, "EXTERNAL_DATA_BYTES", 1000)
+    out = tmp_path / "onnx"
+    export_onnx(str(ref_aed_dir), str(out), int8=True)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "decoder.int8.onnx", "decoder.int8.onnx.data", "decoder.onnx", "decoder.onnx.data",
+        "encoder.int8.onnx", "encoder.int8.onnx.data", "encoder.onnx", "encoder.onnx.data",
+        "tokens.txt"]
+    assert (out / "encoder.onnx").stat().st_size < 2_000_000 < (out / "encoder.onnx.data").stat().st_size
+    want = _texts(ref_aed_api, real_wavs, BEAMS["beam1"])
+    assert _texts(FireRedAsr.from_pretrained("aed_onnx", str(out)), real_wavs, BEAMS["beam1"]) == want
+    export_onnx(str(ref_aed_dir), str(out))  # again into the same folder: no stale weights
+    assert _texts(FireRedAsr.from_pretrained("aed_onnx", str(out)), real_wavs, BEAMS["beam1"]) == want
