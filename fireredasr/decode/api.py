@@ -107,7 +107,10 @@ class FireRedAsr:
         elif asr_type == "llm":
             _require_files(model_dir, LLM_FILES)
             frontend = Frontend.from_cmvn_file(os.path.join(model_dir, "cmvn.ark"))
-            model, tokenizer = load_llm_model(model_dir)
+            # LoRA folded into the weights and fused attention: the same text, faster
+            # (bench/decode_llm.py compares it with the released loader's way).
+            model, tokenizer = load_llm_model(model_dir, merge_lora=True,
+                                              attn_implementation="sdpa")
         else:
             from fireredasr.deploy.onnx_model import OnnxAed
 

@@ -91,12 +91,16 @@ def load_aed_encoder(path: str) -> torch.nn.Module:
     return encoder
 
 
-def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32):
+def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32,
+                   merge_lora: bool = False, attn_implementation: str = "eager"):
     """A released-layout FireRedASR-LLM folder -> (model, tokenizer).
 
     ``model.pth.tar`` holds the encoder, adapter and LoRA weights; the encoder's architecture
     comes from ``asr_encoder.pth.tar`` and the base LLM from ``Qwen2-7B-Instruct/`` (both
-    paths inside ``model_dir``, as the released loader rewrites them).
+    paths inside ``model_dir``, as the released loader rewrites them). For decoding,
+    ``merge_lora`` folds the LoRA weights into the LLM (no adapter matmuls per step) and
+    ``attn_implementation="sdpa"`` uses fused attention; the defaults are the released
+    loader's (unmerged LoRA, eager attention).
     """
     from fireredasr.models.adapter import Adapter
     from fireredasr.models.fireredasr_llm import FireRedAsrLlm, llm_state_keys_ok, load_llm
@@ -116,7 +120,7 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32):
     tokenizer = build_llm_tokenizer(llm_dir)
     # The released args carry no LoRA shape (it was fixed at r=64, alpha=16); exports of this
     # toolkit add lora_r/lora_alpha/lora_dropout.
-    llm = load_llm(llm_dir, bool(getattr(args, "use_lora", 1)), dtype,
+    llm = load_llm(llm_dir, bool(getattr(args, "use_lora", 1)), dtype, attn_implementation,
                    lora_r=int(getattr(args, "lora_r", 64)),
                    lora_alpha=int(getattr(args, "lora_alpha", 16)),
                    lora_dropout=float(getattr(args, "lora_dropout", 0.05)))
@@ -132,6 +136,8 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32):
     problem = llm_state_keys_ok(missing, unexpected)
     if problem:
         raise CheckpointError(f"{model_dir}/model.pth.tar does not fit the LLM model: {problem}")
+    if merge_lora:
+        model.merge_lora()
     return model, tokenizer
 
 

@@ -60,6 +60,11 @@ class FireRedAsrLlm(nn.Module):
         self.speech_token_id = speech_token_id
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
 
+    def merge_lora(self) -> None:
+        """Fold LoRA adapters into the LLM's weights (for decoding; training needs them apart)."""
+        if hasattr(self.llm, "merge_and_unload"):
+            self.llm = self.llm.merge_and_unload()
+
     @property
     def max_input_frames(self) -> int:
         """Most fbank frames one input may have (the encoder's positional table)."""
