@@ -16,7 +16,9 @@ from fireredasr.data.audio import load_audio
 from fireredasr.data.augment import speed_perturb
 from fireredasr.data.frontend import Frontend
 
-IGNORE_ID = -1  # target padding, ignored by the loss
+# The one label id every loss skips (target padding, prompt positions), AED and LLM alike:
+# -100, the ignore index of torch's cross entropy and of Hugging Face models.
+IGNORE_ID = -100
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from fireredasr.data.audio import AudioError
 from fireredasr.data.frontend import Frontend, pad_features
 from fireredasr.decode.beam_search import BeamSearchConfig, check_elm_fits
 from fireredasr.decode.timestamps import fix_timestamps, uniform_times
+from fireredasr.models import released_layout as layout
 from fireredasr.models.checkpoint import load_aed_model, load_elm, load_llm_model
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
 from fireredasr.tokenizer.llm_tokenizer import encode_prompts
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 # known to hallucinate or drop words.
 LONG_AUDIO_WARN_SECONDS = 60.0
 
-AED_FILES = ("model.pth.tar", "cmvn.ark", "dict.txt", "train_bpe1000.model")
 # An ONNX export (fireredasr-export-onnx) decodes as an AED: fp32 or int8 graphs.
 ONNX_ASR_TYPES = {"aed_onnx": False, "aed_onnx_int8": True}
 ASR_TYPES = ("aed", "llm") + tuple(ONNX_ASR_TYPES)
@@ -49,7 +49,6 @@ def model_family(asr_type: str) -> str:
     if asr_type not in ASR_TYPES:
         raise ValueError(f"asr_type must be one of {', '.join(ASR_TYPES)}, got {asr_type!r}")
     return "llm" if asr_type == "llm" else "aed"
-LLM_FILES = ("model.pth.tar", "asr_encoder.pth.tar", "cmvn.ark", "Qwen2-7B-Instruct")
 
 
 def _require_files(model_dir: str, names: Sequence[str]) -> None:
@@ -98,15 +97,15 @@ class FireRedAsr:
     def from_pretrained(cls, asr_type: str, model_dir: str) -> "FireRedAsr":
         model_family(asr_type)  # names the valid types
         if asr_type == "aed":
-            _require_files(model_dir, AED_FILES)
-            frontend = Frontend.from_cmvn_file(os.path.join(model_dir, "cmvn.ark"))
-            model, _ = load_aed_model(os.path.join(model_dir, "model.pth.tar"))
+            _require_files(model_dir, layout.AED_FILES)
+            frontend = Frontend.from_cmvn_file(os.path.join(model_dir, layout.CMVN))
+            model, _ = load_aed_model(os.path.join(model_dir, layout.MODEL))
             tokenizer = ChineseCharEnglishSpmTokenizer.from_files(
-                os.path.join(model_dir, "dict.txt"),
-                os.path.join(model_dir, "train_bpe1000.model"))
+                os.path.join(model_dir, layout.DICT),
+                os.path.join(model_dir, layout.BPE_MODEL))
         elif asr_type == "llm":
-            _require_files(model_dir, LLM_FILES)
-            frontend = Frontend.from_cmvn_file(os.path.join(model_dir, "cmvn.ark"))
+            _require_files(model_dir, layout.LLM_FILES)
+            frontend = Frontend.from_cmvn_file(os.path.join(model_dir, layout.CMVN))
             # LoRA folded into the weights and fused attention: the same text, faster
             # (bench/decode_llm.py compares it with the released loader's way).
             model, tokenizer = load_llm_model(model_dir, merge_lora=True,

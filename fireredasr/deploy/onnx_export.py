@@ -23,6 +23,7 @@ import torch
 from fireredasr.data.cmvn import CMVNError, GlobalCMVN
 from fireredasr.deploy.onnx_graphs import DecoderStepGraph, EncoderGraph
 from fireredasr.models.checkpoint import CheckpointError, load_aed_model
+from fireredasr.models import released_layout as layout
 from fireredasr.models.fireredasr_aed import FireRedAsrAed
 
 logger = logging.getLogger(__name__)
@@ -64,10 +65,10 @@ def _require(model_dir: str, names: List[str]) -> None:
 
 def load_for_export(model_dir: str) -> tuple[FireRedAsrAed, GlobalCMVN]:
     """The AED model (eval mode, fp32) and CMVN of a released-layout folder, or OnnxExportError."""
-    _require(model_dir, ["model.pth.tar", "cmvn.ark", "dict.txt"])
+    _require(model_dir, [layout.MODEL, layout.CMVN, layout.DICT])
     try:
-        model, _ = load_aed_model(os.path.join(model_dir, "model.pth.tar"))
-        cmvn = GlobalCMVN.from_file(os.path.join(model_dir, "cmvn.ark"))
+        model, _ = load_aed_model(os.path.join(model_dir, layout.MODEL))
+        cmvn = GlobalCMVN.from_file(os.path.join(model_dir, layout.CMVN))
     except (CheckpointError, CMVNError, ValueError) as e:
         raise OnnxExportError(f"cannot export {model_dir}: {e}") from e
     if not isinstance(model, FireRedAsrAed):
@@ -177,7 +178,7 @@ def export_onnx(model_dir: str, out_dir: str, int8: bool = False, opset: int = D
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export_") as scratch:
         _export_graphs(model, out_dir, scratch, metadata, large, opset, max_len)
 
-    shutil.copyfile(os.path.join(model_dir, "dict.txt"), os.path.join(out_dir, "tokens.txt"))
+    shutil.copyfile(os.path.join(model_dir, layout.DICT), os.path.join(out_dir, "tokens.txt"))
     files = ["encoder.onnx", "decoder.onnx", "tokens.txt"]
     if int8:
         for name in ("encoder", "decoder"):

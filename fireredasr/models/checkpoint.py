@@ -13,6 +13,8 @@ from typing import Any, Dict, Tuple
 
 import torch
 
+from fireredasr.models import released_layout as layout
+
 torch.serialization.add_safe_globals([argparse.Namespace])
 
 
@@ -107,14 +109,14 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32,
     from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, SPEECH_TOKEN,
                                                     build_llm_tokenizer)
 
-    package = load_package(os.path.join(model_dir, "model.pth.tar"))
+    package = load_package(os.path.join(model_dir, layout.MODEL))
     args = package["args"]
     if not hasattr(args, "encoder_downsample_rate"):
         kind = "an AED model" if hasattr(args, "n_layers_dec") else "not a FireRedASR-LLM model"
         raise CheckpointError(f"{model_dir}/model.pth.tar is {kind} (its args lack "
                               "encoder_downsample_rate); decode it with --asr_type aed")
-    encoder = load_aed_encoder(os.path.join(model_dir, "asr_encoder.pth.tar"))
-    llm_dir = os.path.join(model_dir, "Qwen2-7B-Instruct")
+    encoder = load_aed_encoder(os.path.join(model_dir, layout.LLM_ENCODER))
+    llm_dir = os.path.join(model_dir, layout.LLM_SUBDIR)
     if not os.path.isdir(llm_dir):
         raise CheckpointError(f"LLM folder not found: {llm_dir}")
     tokenizer = build_llm_tokenizer(llm_dir)
@@ -145,7 +147,7 @@ def load_elm(elm_dir: str, map_location: str = "cpu") -> torch.nn.Module:
     """The external LSTM LM of a FireRedASR2 ``elm/`` folder (``model.pth.tar``), loaded strictly."""
     from fireredasr.models.lstm_lm import LstmLm
 
-    path = os.path.join(elm_dir, "model.pth.tar")
+    path = os.path.join(elm_dir, layout.MODEL)
     package = load_package(path, map_location)
     try:
         model = LstmLm.from_args(package["args"])
@@ -157,5 +159,5 @@ def load_elm(elm_dir: str, map_location: str = "cpu") -> torch.nn.Module:
 
 def save_elm(elm_dir: str, model: torch.nn.Module) -> None:
     """Save an LSTM LM as a released-layout ``elm/`` folder."""
-    save_package(os.path.join(elm_dir, "model.pth.tar"), model.args,
+    save_package(os.path.join(elm_dir, layout.MODEL), model.args,
                  {k: v.detach().cpu() for k, v in model.state_dict().items()})

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from fireredasr.models.adapter import Adapter
+from fireredasr.data.processor import IGNORE_ID
 from fireredasr.models.conformer_encoder import ConformerEncoder
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class FireRedAsrLlm(nn.Module):
                           attention_mask[:, pos + 1:].bool()], dim=1)
         merged_labels = None
         if labels is not None:
-            ignore = torch.full((n, s), -100, dtype=labels.dtype, device=labels.device)
+            ignore = torch.full((n, s), IGNORE_ID, dtype=labels.dtype, device=labels.device)
             merged_labels = torch.cat([labels[:, :pos], ignore, labels[:, pos + 1:]], dim=1)
         return inputs_embeds, mask, merged_labels
 
@@ -127,18 +128,18 @@ class FireRedAsrLlm(nn.Module):
             pad_token_id=self.pad_id)
 
 
+def is_package_key(key: str) -> bool:
+    """Whether a state-dict key belongs in a released package: the encoder, the adapter and
+    the LoRA weights, not the frozen base LLM (which comes from the LLM folder)."""
+    return not key.startswith("llm.") or "lora_" in key
+
+
 def llm_state_keys_ok(missing: List[str], unexpected: List[str]) -> Optional[str]:
     """A problem description when a package does not fit, else None. Only the frozen base
-    LLM weights may be missing (they come from the LLM folder)."""
+    LLM weights may be missing."""
     if unexpected:
         return f"unexpected keys {unexpected[:5]}"
-    bad = [k for k in missing if not k.startswith("llm.") or "lora_" in k]
+    bad = [k for k in missing if is_package_key(k)]
     if bad:
         return f"missing keys {bad[:5]}"
     return None
-
-
-def trainable_state_dict(model: FireRedAsrLlm) -> Dict[str, torch.Tensor]:
-    """Encoder, adapter and LoRA weights (+ encoder buffers): what a released package holds."""
-    return {k: v for k, v in model.state_dict().items()
-            if not k.startswith("llm.") or "lora_" in k}

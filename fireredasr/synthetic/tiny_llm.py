@@ -17,6 +17,7 @@ from typing import List, Sequence
 
 import torch
 
+from fireredasr.data.processor import IGNORE_ID
 from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, PROMPT,
                                                 SPEECH_TOKEN, chat_prompt, clean_text)
 
@@ -87,7 +88,7 @@ def build_model(tokenizer, cfg: TinyLlmConfig):
 def _batch(tokenizer, texts: Sequence[str]):
     enc = tokenizer([conversation(t) for t in texts], add_special_tokens=False, padding=True,
                     return_tensors="pt")
-    labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, -100)
+    labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, IGNORE_ID)
     return enc["input_ids"], enc["attention_mask"], labels
 
 
@@ -97,7 +98,7 @@ def perplexity(model, tokenizer, texts: Sequence[str], batch_size: int = 64) -> 
     total, count = 0.0, 0
     for i in range(0, len(texts), batch_size):
         ids, mask, labels = _batch(tokenizer, texts[i: i + batch_size])
-        n = int((labels[:, 1:] != -100).sum())
+        n = int((labels[:, 1:] != IGNORE_ID).sum())
         total += float(model(input_ids=ids, attention_mask=mask, labels=labels).loss) * n
         count += n
     model.train()

@@ -7,11 +7,11 @@ from typing import List, Sequence, Tuple
 
 import torch
 
+from fireredasr.data.processor import IGNORE_ID  # the labels' padding (llm_task imports it here)
 from fireredasr.tokenizer.text_norm import CJK_CHAR
 
 SPEECH_TOKEN = "<speech>"
 PROMPT = "请转写音频为文字"
-IGNORE_ID = -100  # Hugging Face's ignore index for labels
 PAD_TOKEN, BOS_TOKEN, EOS_TOKEN = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 
 _PUNCT = re.compile(r"[，。？！,.!?《》（）·“”、\\/]")

@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from fireredasr.data.processor import IGNORE_ID
+from fireredasr.models import released_layout as layout
 from fireredasr.models.checkpoint import CheckpointError, load_package, save_package
 from fireredasr.models.ctc import CTC, CTC_BLANK_ID
 from fireredasr.models.fireredasr_aed import FireRedAsrAed
@@ -19,15 +20,14 @@ from fireredasr.train.loss import label_smoothed_ce, token_accuracy
 
 logger = logging.getLogger(__name__)
 
-BPE_MODEL = "train_bpe1000.model"
 
 
 def load_tokenizer(lang_dir: str) -> ChineseCharEnglishSpmTokenizer:
-    for name in ("dict.txt", BPE_MODEL):
+    for name in (layout.DICT, layout.BPE_MODEL):
         if not os.path.isfile(os.path.join(lang_dir, name)):
             raise FileNotFoundError(f"{lang_dir}/{name} not found: run stage 2 (tokenizer) first")
-    return ChineseCharEnglishSpmTokenizer.from_files(os.path.join(lang_dir, "dict.txt"),
-                                                     os.path.join(lang_dir, BPE_MODEL))
+    return ChineseCharEnglishSpmTokenizer.from_files(os.path.join(lang_dir, layout.DICT),
+                                                     os.path.join(lang_dir, layout.BPE_MODEL))
 
 
 def special_ids(tokenizer) -> Tuple[int, int, int]:
@@ -64,7 +64,7 @@ def build_model(model_cfg: DictConfig, tokenizer) -> FireRedAsrAed:
     model = FireRedAsrAed.from_args(model_args(model_cfg, tokenizer), ctc=with_ctc)
     init_for_training(model)
     if model_cfg.get("init_from"):
-        path = os.path.join(model_cfg.init_from, "model.pth.tar")
+        path = os.path.join(model_cfg.init_from, layout.MODEL)
         package = load_package(path)
         try:
             missing, unexpected = model.load_state_dict(package["model_state_dict"], strict=False)
@@ -121,10 +121,11 @@ def export_model_folder(out_dir: str, args: argparse.Namespace,
     with_ctc = any(k.startswith("ctc.") for k in state_dict)
     model = FireRedAsrAed.from_args(args, ctc=with_ctc)
     model.load_state_dict(state_dict, strict=True)  # checks the weights fit before writing
-    save_package(os.path.join(out_dir, "model.pth.tar"), model.args,
+    save_package(os.path.join(out_dir, layout.MODEL), model.args,
                  {k: v.detach().cpu() for k, v in model.state_dict().items()})
-    for src, name in ((os.path.join(lang_dir, "dict.txt"), "dict.txt"),
-                      (os.path.join(lang_dir, BPE_MODEL), BPE_MODEL), (cmvn, "cmvn.ark")):
+    for src, name in ((os.path.join(lang_dir, layout.DICT), layout.DICT),
+                      (os.path.join(lang_dir, layout.BPE_MODEL), layout.BPE_MODEL),
+                      (cmvn, layout.CMVN)):
         if not os.path.isfile(src):
             raise FileNotFoundError(f"{src} not found for the exported model folder")
         shutil.copyfile(src, os.path.join(out_dir, name))

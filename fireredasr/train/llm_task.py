@@ -10,19 +10,19 @@ from typing import Any, Dict, Tuple
 import torch
 from omegaconf import DictConfig
 
+from fireredasr.models import released_layout as layout
 from fireredasr.models.adapter import Adapter
 from fireredasr.models.checkpoint import CheckpointError, load_aed_encoder, save_package
-from fireredasr.models.fireredasr_llm import FireRedAsrLlm, load_llm
+from fireredasr.models.fireredasr_llm import FireRedAsrLlm, is_package_key, load_llm
 from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, IGNORE_ID, SPEECH_TOKEN,
                                                 build_llm_tokenizer, encode_prompts)
 
 logger = logging.getLogger(__name__)
 
-LLM_SUBDIR = "Qwen2-7B-Instruct"  # the name the released layout (and loader) expects
 
 
 def encoder_package_path(encoder_init: str) -> str:
-    path = os.path.join(encoder_init, "model.pth.tar") if os.path.isdir(encoder_init) else encoder_init
+    path = os.path.join(encoder_init, layout.MODEL) if os.path.isdir(encoder_init) else encoder_init
     if not os.path.isfile(path):
         raise FileNotFoundError(f"model.encoder_init: no AED package at {path}")
     return path
@@ -74,7 +74,7 @@ def compute_loss(tokenizer):
 def released_args(mcfg: DictConfig) -> argparse.Namespace:
     """The released ``args`` fields, plus the LoRA shape (the released code assumes r=64,
     alpha=16 and ignores the extra fields; this toolkit's loader reads them)."""
-    return argparse.Namespace(encoder_path="asr_encoder.pth.tar", llm_dir=LLM_SUBDIR,
+    return argparse.Namespace(encoder_path=layout.LLM_ENCODER, llm_dir=layout.LLM_SUBDIR,
                               freeze_encoder=int(mcfg.freeze_encoder),
                               freeze_llm=int(mcfg.freeze_llm), use_lora=int(mcfg.use_lora),
                               use_flash_attn=0, use_fp16=0,
@@ -88,14 +88,13 @@ def export_model_folder(out_dir: str, mcfg: DictConfig, state: Dict[str, torch.T
     """The released LLM layout: model.pth.tar (encoder, adapter, LoRA), asr_encoder.pth.tar,
     cmvn.ark and the base LLM folder as Qwen2-7B-Instruct/ (a symlink unless copy_llm)."""
     os.makedirs(out_dir, exist_ok=True)
-    keep = {k: v.detach().cpu() for k, v in state.items()
-            if not k.startswith("llm.") or "lora_" in k}
+    keep = {k: v.detach().cpu() for k, v in state.items() if is_package_key(k)}
     if not any(k.startswith("encoder_projector.") for k in keep):
         raise CheckpointError("the averaged weights hold no adapter: not an LLM-ASR checkpoint")
-    save_package(os.path.join(out_dir, "model.pth.tar"), released_args(mcfg), keep)
-    shutil.copyfile(encoder_package_path(mcfg.encoder_init), os.path.join(out_dir, "asr_encoder.pth.tar"))
-    shutil.copyfile(cmvn, os.path.join(out_dir, "cmvn.ark"))
-    target = os.path.join(out_dir, LLM_SUBDIR)
+    save_package(os.path.join(out_dir, layout.MODEL), released_args(mcfg), keep)
+    shutil.copyfile(encoder_package_path(mcfg.encoder_init), os.path.join(out_dir, layout.LLM_ENCODER))
+    shutil.copyfile(cmvn, os.path.join(out_dir, layout.CMVN))
+    target = os.path.join(out_dir, layout.LLM_SUBDIR)
     if os.path.lexists(target):
         shutil.rmtree(target) if os.path.isdir(target) and not os.path.islink(target) else os.remove(target)
     if copy_llm:

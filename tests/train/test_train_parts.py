@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from fireredasr.data.dataset import make_batches, shard
-from fireredasr.data.processor import UttInfo, spec_augment
+from fireredasr.data.processor import IGNORE_ID, UttInfo, spec_augment
 from fireredasr.train.checkpoint import (COMPLETE, META, average_state_dicts,
                                          complete_checkpoints, select_checkpoints)
 from fireredasr.train.loss import label_smoothed_ce, token_accuracy
@@ -39,11 +39,12 @@ def test_select_last_and_best(tmp_path):
 def test_label_smoothed_ce_matches_its_definition():
     torch.manual_seed(0)
     logits = torch.randn(2, 3, 7)
-    targets = torch.tensor([[1, 2, -1], [3, -1, -1]])
+    pad = IGNORE_ID
+    targets = torch.tensor([[1, 2, pad], [3, pad, pad]])
     loss, n = label_smoothed_ce(logits, targets, 0.1)
     logp = F.log_softmax(logits, -1)
     terms = [0.9 * -logp[b, t, targets[b, t]] + 0.1 * -logp[b, t].mean()
-             for b in range(2) for t in range(3) if targets[b, t] >= 0]
+             for b in range(2) for t in range(3) if targets[b, t] != pad]
     assert n == 3 and loss.item() == pytest.approx(torch.stack(terms).mean().item(), rel=1e-6)
     assert token_accuracy(logits, targets)[1] == 3
 
