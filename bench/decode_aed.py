@@ -11,8 +11,11 @@ Prints the speed-up of the cached search over the released re-run-everything sea
 time of each decoding mode of a model with a CTC head (ctc_greedy, ctc_prefix_beam,
 attention_rescoring) against the attention search, checks
 that their hypotheses are identical (exit 1 if not), and prints the autocast speed ratio of
-each reduced precision and how many of its hypotheses agree with fp32; ``RESULT`` lines carry
-the same figures for bench/gpu_check.sh.
+each reduced precision and how many of its hypotheses agree with fp32. The end-to-end section
+times what a user waits for, audio -> features -> encoder -> search (``--e2e_max_len`` steps at
+most), the toolkit against the released algorithm, part by part, with the encoder's achieved
+FLOP/s against the measured matmul peak. ``RESULT`` lines carry the same figures for
+bench/gpu_check.sh.
 """
 from __future__ import annotations
 
@@ -65,12 +68,66 @@ def seqs(hyps):
     return [[h["yseq"].tolist() for h in nbest] for nbest in hyps]
 
 
+def end_to_end(model: FireRedAsrAed, args, dev: str) -> None:
+    """What a user waits for: audio -> features -> encoder -> search, for the four real
+    examples as one batch, the toolkit's cached search against the released algorithm
+    (uncached), the same weights and front end; per-part times, the encoder's achieved
+    FLOP/s against the measured matmul peak, and the step's kernel shapes."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from bench.train_aed import matmul_peak
+
+    wavs = sorted(EXAMPLES.glob("*.wav"))
+    samples = [load_audio(str(w))[0] for w in wavs]
+    fe = Frontend(GlobalCMVN(accumulate_cmvn_stats((compute_fbank(s) for s in samples), 80)))
+    cfg = BeamSearchConfig(beam_size=args.beam, decode_max_len=args.e2e_max_len)
+    times, hyps = {}, {}
+    with torch.no_grad():
+        for name, search in (("released", uncached_batch_beam_search),
+                             ("toolkit", batch_beam_search)):
+            (feats, lengths), t_feat = timed(lambda: pad_features([fe.features(s) for s in samples]))
+            feats, lengths = feats.to(dev), lengths.to(dev)
+            (enc, _, mask), t_enc = timed(lambda: model.encoder(feats, lengths), dev)
+            hyps[name], t_search = timed(lambda: search(model.decoder, enc, mask, cfg), dev)
+            times[name] = (t_feat, t_enc, t_search)
+        with FlopCounterMode(display=False) as counter:
+            model.encoder(feats, lengths)
+    enc_flops = counter.get_total_flops()
+    peak = matmul_peak(torch.float32, dev)
+    steps = max(len(n[0]["yseq"]) for n in hyps["toolkit"]) + 1
+    rows = feats.size(0) * args.beam
+    identical = seqs(hyps["toolkit"]) == seqs(hyps["released"])
+    total = {k: sum(v) for k, v in times.items()}
+    print(f"\nend to end (audio -> text), {feats.size(0)} utterances as one batch, beam "
+          f"{args.beam}, decode_max_len {args.e2e_max_len}, fp32:")
+    print("| part | released algorithm | toolkit |")
+    print("|---|---|---|")
+    for i, part in enumerate(("features", "encoder", f"search ({steps} steps)")):
+        print(f"| {part} | {times['released'][i]:.2f} s | {times['toolkit'][i]:.2f} s |")
+    print(f"| total | {total['released']:.2f} s | {total['toolkit']:.2f} s |")
+    print(f"end-to-end speed-up: {total['released'] / total['toolkit']:.2f}x; hypotheses "
+          f"identical: {identical}")
+    print(f"encoder: {enc_flops / 1e9:.1f} GFLOP in {times['toolkit'][1]:.2f} s = "
+          f"{enc_flops / 1e9 / times['toolkit'][1]:.1f} GFLOP/s, {100 * enc_flops / 1e9 / times['toolkit'][1] / peak:.0f}% "
+          f"of the measured fp32 matmul peak {peak:.1f} GFLOP/s")
+    d = model.decoder
+    print(f"search step: {rows} rows (x, {d.d_model}) through {d.n_layers} layers of "
+          f"{d.d_model}x{d.d_model} (attention), {d.d_model}x{4 * d.d_model} and "
+          f"{4 * d.d_model}x{d.d_model} (MLP) projections, cross-attention over "
+          f"{enc.size(1)} encoder frames per utterance, output {d.d_model}x"
+          f"{d.tgt_word_prj.out_features}; {1e3 * times['toolkit'][2] / steps:.1f} ms per step")
+    result(f"AED decoding ({dev}): end to end vs released algorithm",
+           total["released"] / total["toolkit"], f"x; hypotheses identical: {identical}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--beam", type=int, default=3)
     p.add_argument("--decode_max_len", type=int, default=0,
                    help="0: the padded encoder length, as the released default")
+    p.add_argument("--e2e_max_len", type=int, default=64,
+                   help="decode_max_len of the end-to-end comparison")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--half", default="bf16", help="reduced precisions to compare with fp32: "
                    "bf16, fp16 (CUDA), or both comma-separated")
@@ -129,6 +186,8 @@ def main() -> int:
         with torch.no_grad():
             e, _, m = model.encoder(feats, lengths)
             return batch_beam_search(dec, e, m, cfg)
+
+    end_to_end(model, args, dev)
 
     fp32, t_fp32 = timed(fp32_run, dev)
     print(f"encoder + cached search, fp32:        {t_fp32:8.2f} s")
