@@ -22,13 +22,14 @@ AED_ARG_FIELDS = ("idim", "n_layers_enc", "n_layers_dec", "n_head", "d_model",
 
 class FireRedAsrAed(nn.Module):
     @classmethod
-    def from_args(cls, args: argparse.Namespace, ctc: bool = False) -> "FireRedAsrAed":
+    def from_args(cls, args: argparse.Namespace, ctc: bool = False,
+                  aux_units: int = 0) -> "FireRedAsrAed":
         missing = [f for f in AED_ARG_FIELDS if not hasattr(args, f)]
         if missing:
             raise ValueError(f"AED args lack the fields {missing}")
-        return cls(args, ctc)
+        return cls(args, ctc, aux_units)
 
-    def __init__(self, args: argparse.Namespace, ctc: bool = False):
+    def __init__(self, args: argparse.Namespace, ctc: bool = False, aux_units: int = 0):
         super().__init__()
         self.args = argparse.Namespace(**{f: getattr(args, f) for f in AED_ARG_FIELDS})
         self.sos_id, self.eos_id, self.pad_id = args.sos_id, args.eos_id, args.pad_id
@@ -42,6 +43,9 @@ class FireRedAsrAed(nn.Module):
             args.residual_dropout, args.pe_maxlen)
         # Optional CTC head for joint CTC/attention training (FireRedASR2's ``ctc.ctc_lo``).
         self.ctc = CTC(args.odim, args.d_model) if ctc else None
+        # Optional training-only CTC head over ``aux_units`` pinyin units
+        # (tokenizer/pinyin_units.py); exports leave it out (``aux_ctc.*``).
+        self.aux_ctc = CTC(aux_units, args.d_model) if aux_units else None
 
     @property
     def max_input_frames(self) -> int:
@@ -51,12 +55,15 @@ class FireRedAsrAed(nn.Module):
     def forward(self, feats: torch.Tensor, feat_lengths: torch.Tensor,
                 ys_in: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Teacher-forced logits (N, L, V) and encoder lengths, for training; with a CTC head
-        also the CTC log-probabilities (N, T', V)."""
+        also the CTC log-probabilities (N, T', V), and last, with the auxiliary head, its
+        log-probabilities (N, T', units)."""
         enc, enc_lengths, enc_mask = self.encoder(feats, feat_lengths)
-        logits = self.decoder(ys_in, enc, enc_mask)
-        if self.ctc is None:
-            return logits, enc_lengths
-        return logits, enc_lengths, self.ctc.log_probs(enc)
+        out = (self.decoder(ys_in, enc, enc_mask), enc_lengths)
+        if self.ctc is not None:
+            out += (self.ctc.log_probs(enc),)
+        if self.aux_ctc is not None:
+            out += (self.aux_ctc.log_probs(enc),)
+        return out
 
     @torch.no_grad()
     def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor,

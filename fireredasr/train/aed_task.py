@@ -5,7 +5,7 @@ import argparse
 import logging
 import os
 import shutil
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from omegaconf import DictConfig
@@ -16,10 +16,12 @@ from fireredasr.models.checkpoint import CheckpointError, load_package, save_pac
 from fireredasr.models.ctc import CTC, CTC_BLANK_ID
 from fireredasr.models.fireredasr_aed import FireRedAsrAed
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
+from fireredasr.tokenizer.pinyin_units import PinyinUnits
 from fireredasr.train.loss import label_smoothed_ce, token_accuracy
 
 logger = logging.getLogger(__name__)
 
+AUX_PREFIX = "aux_ctc."  # training-only weights, never exported
 
 
 def load_tokenizer(lang_dir: str) -> ChineseCharEnglishSpmTokenizer:
@@ -57,11 +59,23 @@ def init_for_training(model: FireRedAsrAed) -> None:
     torch.nn.init.normal_(model.decoder.tgt_word_emb.weight, std=d ** -0.5)
 
 
+def pinyin_units(model_cfg: DictConfig, tokenizer) -> Optional[PinyinUnits]:
+    """The auxiliary CTC's units when ``model.pinyin_ctc_weight`` > 0, else None."""
+    if float(model_cfg.get("pinyin_ctc_weight", 0.0)) <= 0.0:
+        return None
+    units = PinyinUnits(tokenizer.dict.id2token)
+    if len(units) < 2:
+        raise ValueError("model.pinyin_ctc_weight > 0 but dict.txt has no Chinese characters")
+    return units
+
+
 def build_model(model_cfg: DictConfig, tokenizer) -> FireRedAsrAed:
     with_ctc = float(model_cfg.get("ctc_weight", 0.0)) > 0.0
     if with_ctc and tokenizer.dict.token2id.get("<blank>") != CTC_BLANK_ID:
         raise ValueError(f"model.ctc_weight > 0 needs <blank> at id {CTC_BLANK_ID} of dict.txt")
-    model = FireRedAsrAed.from_args(model_args(model_cfg, tokenizer), ctc=with_ctc)
+    aux = pinyin_units(model_cfg, tokenizer)
+    model = FireRedAsrAed.from_args(model_args(model_cfg, tokenizer), ctc=with_ctc,
+                                    aux_units=len(aux) if aux else 0)
     init_for_training(model)
     if model_cfg.get("init_from"):
         path = os.path.join(model_cfg.init_from, layout.MODEL)
@@ -69,7 +83,7 @@ def build_model(model_cfg: DictConfig, tokenizer) -> FireRedAsrAed:
         try:
             missing, unexpected = model.load_state_dict(package["model_state_dict"], strict=False)
             # A released v1 folder has no CTC head: only that may start from scratch.
-            missing = [k for k in missing if not k.startswith("ctc.")]
+            missing = [k for k in missing if not k.startswith(("ctc.", AUX_PREFIX))]
             if missing or unexpected:
                 raise RuntimeError(f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}")
         except RuntimeError as e:
@@ -83,10 +97,12 @@ def build_model(model_cfg: DictConfig, tokenizer) -> FireRedAsrAed:
     return model
 
 
-def compute_loss(label_smoothing: float, ctc_weight: float = 0.0):
+def compute_loss(label_smoothing: float, ctc_weight: float = 0.0,
+                 pinyin: Optional[PinyinUnits] = None, pinyin_ctc_weight: float = 0.0):
     """The loss function the trainer calls: (engine or model, batch) -> (loss, stats).
 
-    With ``ctc_weight`` w > 0 the loss is (1 - w) * attention + w * CTC, both per token.
+    With ``ctc_weight`` w > 0 the loss is (1 - w) * attention + w * CTC, both per token; with
+    ``pinyin`` units and ``pinyin_ctc_weight`` p > 0, p * (the auxiliary CTC per unit) is added.
     """
     def loss_fn(model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
         param = next(model.parameters())  # bf16/fp16 engines hold half-precision weights
@@ -99,14 +115,21 @@ def compute_loss(label_smoothing: float, ctc_weight: float = 0.0):
         correct, total = token_accuracy(logits, targets)
         stats = {"tokens": float(total), "correct": float(correct),
                  "frames": float(batch["feat_lengths"].sum())}
+        # CTC targets: the tokens without <sos>/<eos> (ys_in after <sos>, up to its length).
+        lengths = (targets != IGNORE_ID).sum(dim=1) - 1
+        att_loss = loss
         if ctc_weight > 0.0:
-            # CTC targets: the tokens without <sos>/<eos> (ys_in after <sos>, up to its length).
-            lengths = (targets != IGNORE_ID).sum(dim=1) - 1
             ctc = CTC.loss_sum(out[2], out[1], ys_in[:, 1:], lengths, CTC_BLANK_ID) / \
                 lengths.sum().clamp(min=1)
-            stats["att_loss"] = float(loss.detach())
+            stats["att_loss"] = float(att_loss.detach())
             stats["ctc_loss"] = float(ctc.detach())
             loss = (1.0 - ctc_weight) * loss + ctc_weight * ctc
+        if pinyin is not None and pinyin_ctc_weight > 0.0:
+            units, unit_lengths = pinyin.targets(ys_in[:, 1:], lengths)
+            aux = CTC.loss_sum(out[-1], out[1], units, unit_lengths, 0) / \
+                unit_lengths.sum().clamp(min=1)
+            stats["pinyin_ctc_loss"] = float(aux.detach())
+            loss = loss + pinyin_ctc_weight * aux
         return loss, stats
     return loss_fn
 
@@ -118,6 +141,7 @@ def export_model_folder(out_dir: str, args: argparse.Namespace,
     os.makedirs(out_dir, exist_ok=True)
     # With a CTC head the folder is in the FireRedASR2 layout (``ctc.ctc_lo``), without one
     # in the v1 layout; each loads in its own released inference code.
+    state_dict = {k: v for k, v in state_dict.items() if not k.startswith(AUX_PREFIX)}
     with_ctc = any(k.startswith("ctc.") for k in state_dict)
     model = FireRedAsrAed.from_args(args, ctc=with_ctc)
     model.load_state_dict(state_dict, strict=True)  # checks the weights fit before writing
