@@ -34,9 +34,11 @@ score_names="test:mini_test"   # stage 5/8: <set>:<results-table column>
 
 # Model and schedule sizes for 2 CPU cores; --train_overrides/--llm_train_overrides add to them.
 # The AED: a d 128 Conformer (6+2 layers, 3.8M parameters, ~2x faster than aed_xs) with joint
-# CTC; lr 1e-3 (2e-3 and above kept it on the CTC plateau, RESULTS.md), cosine decay over the
-# ~180 steps x 11 epochs, no SpecAugment (too few epochs for it to pay off).
-aed_base="model=aed_xs model.d_model=128 model.n_layers_dec=2 model.ctc_weight=0.5 optim.lr=1e-3
+# CTC and an auxiliary CTC on pinyin initials/finals (it ends the CTC plateau ~450 steps
+# sooner, RESULTS.md); lr 1e-3 (2e-3 and above kept it on the CTC plateau), cosine decay over
+# the ~180 steps x 11 epochs, no SpecAugment (too few epochs for it to pay off).
+aed_base="model=aed_xs model.d_model=128 model.n_layers_dec=2 model.ctc_weight=0.5
+  model.pinyin_ctc_weight=0.5 optim.lr=1e-3
   scheduler=warmup_cosine scheduler.warmup_steps=100 scheduler.total_steps=2000
   trainer.max_epochs=11 data.max_frames_per_batch=4000 data.num_workers=1
   data.spec_augment.enabled=false trainer.precision=bf16 trainer.log_every=25
@@ -45,12 +47,13 @@ elm_base="model.embedding_dim=256 model.hidden_size=256 trainer.max_epochs=20
   data.max_frames_per_batch=1000 data.num_workers=0 scheduler.warmup_steps=50
   scheduler.total_steps=1500 trainer.log_every=50 trainer.valid_every=0 trainer.save_every=0"
 llm_base="model.lora_r=16 model.lora_alpha=32 optim.lr=5e-4 scheduler.warmup_steps=20
-  scheduler.total_steps=100 trainer.max_epochs=1 data.max_frames_per_batch=8000
+  scheduler.total_steps=300 trainer.max_epochs=3 data.max_frames_per_batch=8000
   data.num_workers=1 trainer.precision=bf16 trainer.log_every=25 trainer.valid_every=0
   trainer.save_every=0 trainer.keep_last=2"
 if [ "$tiny" = true ]; then
   num_train=48; num_dev=8; num_test=12; words_per_tag=40; llm_pretrain_steps=30
   aed_base="model=aed_xs model.n_layers_enc=2 model.n_layers_dec=1 model.d_model=64
+    model.pinyin_ctc_weight=0.5
     model.n_head=2 model.kernel_size=7 optim.lr=2e-3 scheduler.warmup_steps=5
     trainer.max_steps=8 data.max_frames_per_batch=3000 data.num_workers=0
     trainer.log_every=2 trainer.valid_every=0 trainer.save_every=4 trainer.progress_bar=false"

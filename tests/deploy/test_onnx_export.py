@@ -172,3 +172,25 @@ def test_large_models_keep_their_weights_in_one_file_beside_the_graph(
     assert _texts(FireRedAsr.from_pretrained("aed_onnx", str(out)), real_wavs, BEAMS["beam1"]) == want
     export_onnx(str(ref_aed_dir), str(out))  # again into the same folder: no stale weights
     assert _texts(FireRedAsr.from_pretrained("aed_onnx", str(out)), real_wavs, BEAMS["beam1"]) == want
+
+
+def test_transcribe_and_decode_clis_take_the_onnx_types(onnx_dir, ref_aed_api, real_wavs, tmp_path):
+    """fireredasr-transcribe and fireredasr-decode run an export like a PyTorch folder."""
+    from fireredasr.bin.decode import main as decode_main
+    from fireredasr.bin.transcribe import main as transcribe_main
+
+    scp = tmp_path / "wav.scp"
+    scp.write_text("".join(f"{u} {real_wavs[u]}\n" for u in REAL_UTTS))
+    out = tmp_path / "hyp.txt"
+    assert transcribe_main(["--asr_type", "aed_onnx", "--model_dir", str(onnx_dir), "--wav_scp",
+                            str(scp), "--output", str(out), "--use_gpu", "0"]) == 0
+    got = dict(line.split("\t", 1) for line in out.read_text("utf-8").splitlines())
+    assert got == _texts(ref_aed_api, real_wavs, BEAMS["beam1"])
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "wav.scp").write_text(scp.read_text())
+    (data / "utt2spk").write_text("".join(f"{u} {u}\n" for u in REAL_UTTS))
+    (data / "text").write_text("".join(f"{u} {t}\n" for u, t in got.items()), encoding="utf-8")
+    assert decode_main(["--asr_type", "aed_onnx_int8", "--model_dir", str(onnx_dir),
+                        "--data_dir", str(data), "--out_dir", str(tmp_path / "dec")]) == 0
+    assert len((tmp_path / "dec" / "hyp").read_text("utf-8").splitlines()) == 4
