@@ -18,6 +18,20 @@ def result(name: str, value: float, note: str = "") -> None:
     print(f"RESULT\t{name}\t{value:.4g}\t{note}")
 
 
+def decode_in_batches(api, feats: dict, uttids: list, batch_size: int, args: dict):
+    """Decode ``uttids`` in order, ``batch_size`` at a time, through a ``FireRedAsr``'s
+    ``decode_features``; ``feats`` maps uttid -> (features, seconds of audio).
+    Returns (uttid -> text, seconds spent in the model)."""
+    hyps, seconds = {}, 0.0
+    for i in range(0, len(uttids), batch_size):
+        batch = uttids[i: i + batch_size]
+        results, elapsed = api.decode_features(batch, [feats[u][0] for u in batch], args,
+                                               [feats[u][1] for u in batch])
+        hyps.update({r["uttid"]: r["text"] for r in results})
+        seconds += elapsed
+    return hyps, seconds
+
+
 def add_training_bench_options(parser, utts: int, frames: int, steps: int) -> None:
     """The batch, step, thread, device and precision options of the training benchmarks."""
     parser.add_argument("--utts", type=int, default=utts, help="utterances per batch")

@@ -21,22 +21,10 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import result  # noqa: E402
+from bench.common import decode_in_batches, result  # noqa: E402
 from fireredasr.data.kaldi_dir import DataDir  # noqa: E402
 from fireredasr.decode.api import FireRedAsr  # noqa: E402
 from fireredasr.decode.decode_data_dir import decode_order  # noqa: E402
-
-
-def throughput(api: FireRedAsr, feats, uttids, batch_size: int, args: dict):
-    """(hypotheses, model seconds) over all utterances in batches of ``batch_size``."""
-    hyps, seconds = {}, 0.0
-    for i in range(0, len(uttids), batch_size):
-        batch = uttids[i: i + batch_size]
-        results, elapsed = api.decode_features(batch, [feats[u][0] for u in batch], args,
-                                               [feats[u][1] for u in batch])
-        hyps.update({r["uttid"]: r["text"] for r in results})
-        seconds += elapsed
-    return hyps, seconds
 
 
 def plot(path: str, batch_sizes, curves: dict, title: str) -> None:
@@ -89,7 +77,7 @@ def main() -> int:
     for b in batch_sizes:
         cells, hyps, secs = [], {}, {}
         for prec in precisions:
-            hyps[prec], secs[prec] = throughput(api, feats, uttids, b,
+            hyps[prec], secs[prec] = decode_in_batches(api, feats, uttids, b,
                                                 dict(settings, bf16=prec == "bf16"))
             curves[prec].append(len(uttids) / secs[prec])
             cells += [f"{len(uttids) / secs[prec]:.1f}", f"{secs[prec] / audio:.4f}"]

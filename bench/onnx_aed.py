@@ -29,7 +29,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import result  # noqa: E402
+from bench.common import decode_in_batches, result  # noqa: E402
 from fireredasr.data.kaldi_dir import DataDir  # noqa: E402
 from fireredasr.decode.api import FireRedAsr  # noqa: E402
 from fireredasr.decode.decode_data_dir import decode_order  # noqa: E402
@@ -43,16 +43,8 @@ def decode_all(api: FireRedAsr, data: DataDir, utts: List[str], args: Dict,
                batch_size: int) -> Tuple[Dict[str, str], float, float]:
     """Hypotheses, seconds in the model, seconds of audio."""
     feats = {u: api.feat_extractor.load(data.wav[u]) for u in utts}
-    hyps: Dict[str, str] = {}
-    model_s = audio_s = 0.0
-    for i in range(0, len(utts), batch_size):
-        batch = utts[i: i + batch_size]
-        results, elapsed = api.decode_features(batch, [feats[u][0] for u in batch], args,
-                                               [feats[u][1] for u in batch])
-        hyps.update({r["uttid"]: r["text"] for r in results})
-        model_s += elapsed
-        audio_s += sum(feats[u][1] for u in batch)
-    return hyps, model_s, audio_s
+    hyps, model_s = decode_in_batches(api, feats, utts, batch_size, args)
+    return hyps, model_s, sum(d for _, d in feats.values())
 
 
 def sherpa_decode(onnx_dir: str, suffix: str, data: DataDir, utts: List[str],

@@ -18,6 +18,16 @@ REAL_UTTS = ["BAC009S0764W0121", "IT0011W0001", "TEST_NET_Y0000000000_-KTKHdZ2fb
              "TEST_MEETING_T0000000001_S00000"]
 
 
+def real_examples_data_dir(path: Path) -> Path:
+    """A Kaldi data dir (absolute wav paths, utt2spk, text) of the four real recordings."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "wav.scp").write_text("".join(f"{u} {REAL_EXAMPLES / (u + '.wav')}\n" for u in REAL_UTTS))
+    (path / "utt2spk").write_text("".join(f"{u} {u}\n" for u in REAL_UTTS))
+    (path / "text").write_text((REAL_EXAMPLES / "text").read_text(encoding="utf-8"),
+                               encoding="utf-8")
+    return path
+
+
 def shared_path(name: str) -> Path:
     path = SHARED_DATA / name
     if not path.exists():

@@ -3,15 +3,11 @@ import re
 import subprocess
 import sys
 
-from tests.conftest import REAL_EXAMPLES, REPO
+from tests.conftest import REPO, real_examples_data_dir
 
 
 def test_batch_curve_prints_rows_and_plots(ref_aed_dir, tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    utts = [line.split()[0] for line in (REAL_EXAMPLES / "wav.scp").read_text().splitlines()]
-    (data / "wav.scp").write_text("".join(f"{u} {REAL_EXAMPLES / (u + '.wav')}\n" for u in utts))
-    (data / "utt2spk").write_text("".join(f"{u} {u}\n" for u in utts))
+    data = real_examples_data_dir(tmp_path / "data")
     png = tmp_path / "curve.png"
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "decode_batch_curve.py"),
                            "--model_dir", str(ref_aed_dir), "--data_dir", str(data),

@@ -3,17 +3,11 @@ import re
 import subprocess
 import sys
 
-from tests.conftest import REAL_EXAMPLES, REPO
+from tests.conftest import REPO, real_examples_data_dir
 
 
 def test_onnx_bench_prints_the_three_systems(ref_aed_dir, tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    utts = [line.split()[0] for line in (REAL_EXAMPLES / "wav.scp").read_text().splitlines()]
-    (data / "wav.scp").write_text("".join(f"{u} {REAL_EXAMPLES / (u + '.wav')}\n" for u in utts))
-    (data / "utt2spk").write_text("".join(f"{u} {u}\n" for u in utts))
-    (data / "text").write_text((REAL_EXAMPLES / "text").read_text(encoding="utf-8"),
-                               encoding="utf-8")
+    data = real_examples_data_dir(tmp_path / "data")
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "onnx_aed.py"), "--model_dir",
                            str(ref_aed_dir), "--data_dir", str(data), "--onnx_dir",
                            str(tmp_path / "onnx"), "--threads", "1"],
