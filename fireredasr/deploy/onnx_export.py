@@ -38,6 +38,8 @@ CROSS_BIAS = "cross_bias"
 # The keys sherpa-onnx's loader requires in the encoder's metadata.
 SHERPA_METADATA = ("num_decoder_layers", "num_head", "head_dim", "sos", "eos", "max_len",
                    "cmvn_mean", "cmvn_inv_stddev")
+# The keys the toolkit's own runtime (deploy/onnx_model.py) reads besides those.
+TOOLKIT_METADATA = ("version", "ceil_lengths", "max_input_frames")
 DEFAULT_MAX_LEN = 640  # decoder cache positions; sherpa-onnx emits at most max_len / 2 tokens
 DEFAULT_OPSET = 17
 # protobuf cannot hold one file over 2 GiB: larger graphs keep their weights beside them.

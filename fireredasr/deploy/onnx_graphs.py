@@ -48,7 +48,7 @@ class EncoderGraph(nn.Module):
 
 
 class DecoderStepGraph(nn.Module):
-    """One incremental decoder step over caches of a fixed ``max_len`` positions."""
+    """One incremental decoder step over self-attention caches of any length > ``offset``."""
 
     def __init__(self, model: FireRedAsrAed):
         super().__init__()

@@ -17,8 +17,8 @@ import torch
 from fireredasr.data.cmvn import GlobalCMVN
 from fireredasr.decode.beam_search import (BeamSearchConfig, Hypothesis, resolve_max_lens,
                                            run_search)
-from fireredasr.deploy.onnx_export import CROSS_BIAS, SHERPA_METADATA
-from fireredasr.models.conformer_encoder import Conv2dSubsampling, lengths_to_mask
+from fireredasr.deploy.onnx_export import CROSS_BIAS, SHERPA_METADATA, TOOLKIT_METADATA
+from fireredasr.models.conformer_encoder import encoder_output_lengths, lengths_to_mask
 
 INITIAL_CACHE = 16  # decoder cache positions before the first doubling
 
@@ -54,18 +54,18 @@ class OnnxAed:
         self.sos_id, self.eos_id = int(meta["sos"]), int(meta["eos"])
         self.n_layers, self.n_head = int(meta["num_decoder_layers"]), int(meta["num_head"])
         self.head_dim, self.max_len = int(meta["head_dim"]), int(meta["max_len"])
-        self.version = int(meta.get("version", "1"))
-        self.ceil_lengths = meta.get("ceil_lengths", "0") == "1"
-        self.max_input_frames = int(meta.get("max_input_frames", str(4 * 5000)))
+        self.version = int(meta["version"])
+        self.ceil_lengths = meta["ceil_lengths"] == "1"
+        self.max_input_frames = int(meta["max_input_frames"])
         self.tokens_path = os.path.join(onnx_dir, "tokens.txt")
         self.ctc = None  # the export holds the attention decoder only
 
     def _read_metadata(self, path: str) -> Dict[str, str]:
         meta = dict(self.encoder_session.get_modelmeta().custom_metadata_map)
-        missing = [k for k in SHERPA_METADATA if k not in meta]
+        missing = [k for k in SHERPA_METADATA + TOOLKIT_METADATA if k not in meta]
         if missing:
             raise ValueError(f"{path} lacks the metadata {', '.join(missing)}: not an export "
-                             "of fireredasr-export-onnx or sherpa-onnx's FireRedASR format")
+                             "of fireredasr-export-onnx (write one with it)")
         return meta
 
     @property
@@ -84,17 +84,12 @@ class OnnxAed:
             raise ValueError("the ONNX path runs on the CPU (onnxruntime's CPU provider)")
         return self
 
-    def encoder_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        """Valid encoder frames, by the exported model's own rule (v1 or v2)."""
-        if self.ceil_lengths:
-            return torch.div(lengths + 3, 4, rounding_mode="floor")
-        return Conv2dSubsampling.output_lengths(lengths)
-
     def encode(self, feats: torch.Tensor, lengths: torch.Tensor):
-        """Cross-attention keys/values (L, N, T', d) of a padded batch, and valid lengths."""
+        """Cross-attention keys/values (L, N, T', d) of a padded batch, and the valid encoder
+        lengths by the exported model's own rule (v1 or v2)."""
         k, v = self.encoder_session.run(None, {"features": feats.float().numpy(),
                                                "features_length": lengths.long().numpy()})
-        return k, v, self.encoder_lengths(lengths.cpu()).clamp(max=k.shape[2])
+        return k, v, encoder_output_lengths(lengths.cpu(), k.shape[2], self.ceil_lengths)
 
     def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor,
                    cfg: Optional[BeamSearchConfig] = None, elm=None,

@@ -28,6 +28,15 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
+def encoder_output_lengths(lengths: torch.Tensor, frames: int, ceil_lengths: bool) -> torch.Tensor:
+    """Valid encoder frames for ``lengths`` fbank frames, of ``frames`` computed ones: v1
+    (FireRedASR) counts the convolutions' own output, ((L-3)//2+1-3)//2+1; v2 (FireRedASR2, the
+    folders with a CTC head) ceil(L/4), 1-2 frames more."""
+    if ceil_lengths:
+        return torch.div(lengths + 3, 4, rounding_mode="floor").clamp(max=frames)
+    return Conv2dSubsampling.output_lengths(lengths)
+
+
 class Conv2dSubsampling(nn.Module):
     """Two 3x3 stride-2 convolutions with ReLU, then a projection to d_model (4x subsampling)."""
 
@@ -213,10 +222,9 @@ class ConformerEncoder(nn.Module):
                  residual_dropout: float = 0.1, dropout_rate: float = 0.1,
                  kernel_size: int = 33, pe_maxlen: int = 5000, ceil_lengths: bool = False):
         super().__init__()
-        # How many subsampled frames count as valid. v1 (FireRedASR): the convolutions' own
-        # output length, ((L-3)//2+1-3)//2+1. v2 (FireRedASR2, the folders with a CTC head):
-        # ceil(L/4), counted from the subsampled padding mask, 1-2 frames more. Each folder
-        # follows its own released code, so the rule travels with the model.
+        # Which rule counts the valid subsampled frames (encoder_output_lengths): each folder
+        # follows its own released code (v1, or v2 with a CTC head), so the rule travels with
+        # the model.
         self.ceil_lengths = ceil_lengths
         # pe_maxlen is the decoder's table; the encoder's relative table has a fixed size in
         # the released models (9999 rows), which the checkpoint's buffer shape confirms.
@@ -235,12 +243,6 @@ class ConformerEncoder(nn.Module):
         relative positional table (f(f(T + 6)) <= M with f(x) = (x-3)//2+1 gives T <= 4M)."""
         return 4 * self.positional_encoding.max_frames
 
-    def output_lengths(self, lengths: torch.Tensor, frames: int) -> torch.Tensor:
-        """Valid encoder frames for ``lengths`` fbank frames, of ``frames`` computed ones."""
-        if self.ceil_lengths:
-            return torch.div(lengths + 3, 4, rounding_mode="floor").clamp(max=frames)
-        return Conv2dSubsampling.output_lengths(lengths)
-
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """feats: (N, T, idim), lengths: (N,) -> (enc (N, T', d), enc_lengths (N,), mask (N, T') bool)."""
@@ -248,7 +250,7 @@ class ConformerEncoder(nn.Module):
         # lengths count only the real frames, so the pad never becomes a valid output frame.
         feats = F.pad(feats, (0, 0, 0, SUBSAMPLING_PAD_FRAMES), value=0.0)
         x, _ = self.input_preprocessor(feats, lengths)
-        enc_lengths = self.output_lengths(lengths, x.size(1))
+        enc_lengths = encoder_output_lengths(lengths, x.size(1), self.ceil_lengths)
         mask = lengths_to_mask(enc_lengths, x.size(1))
         pos_emb = self.dropout(self.positional_encoding(x.size(1)).to(x.dtype))
         x = self.dropout(x)

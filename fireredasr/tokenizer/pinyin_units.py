@@ -16,7 +16,7 @@ import torch
 
 from fireredasr.tokenizer.text_norm import is_cjk
 
-PINYIN_BLANK = "<blank>"  # unit id 0, the CTC blank
+PINYIN_BLANK = "<blank>"  # unit id 0: the CTC blank id, as for the characters
 
 
 def char_units(char: str) -> List[str]:

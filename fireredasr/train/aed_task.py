@@ -69,13 +69,15 @@ def pinyin_units(model_cfg: DictConfig, tokenizer) -> Optional[PinyinUnits]:
     return units
 
 
-def build_model(model_cfg: DictConfig, tokenizer) -> FireRedAsrAed:
+def build_model(model_cfg: DictConfig, tokenizer,
+                pinyin: Optional[PinyinUnits] = None) -> FireRedAsrAed:
+    """The AED for ``model_cfg``, with the auxiliary CTC head over ``pinyin`` units (the
+    ``pinyin_units`` of the same config) when given."""
     with_ctc = float(model_cfg.get("ctc_weight", 0.0)) > 0.0
     if with_ctc and tokenizer.dict.token2id.get("<blank>") != CTC_BLANK_ID:
         raise ValueError(f"model.ctc_weight > 0 needs <blank> at id {CTC_BLANK_ID} of dict.txt")
-    aux = pinyin_units(model_cfg, tokenizer)
     model = FireRedAsrAed.from_args(model_args(model_cfg, tokenizer), ctc=with_ctc,
-                                    aux_units=len(aux) if aux else 0)
+                                    aux_units=len(pinyin) if pinyin else 0)
     init_for_training(model)
     if model_cfg.get("init_from"):
         path = os.path.join(model_cfg.init_from, layout.MODEL)
@@ -117,16 +119,15 @@ def compute_loss(label_smoothing: float, ctc_weight: float = 0.0,
                  "frames": float(batch["feat_lengths"].sum())}
         # CTC targets: the tokens without <sos>/<eos> (ys_in after <sos>, up to its length).
         lengths = (targets != IGNORE_ID).sum(dim=1) - 1
-        att_loss = loss
         if ctc_weight > 0.0:
             ctc = CTC.loss_sum(out[2], out[1], ys_in[:, 1:], lengths, CTC_BLANK_ID) / \
                 lengths.sum().clamp(min=1)
-            stats["att_loss"] = float(att_loss.detach())
+            stats["att_loss"] = float(loss.detach())
             stats["ctc_loss"] = float(ctc.detach())
             loss = (1.0 - ctc_weight) * loss + ctc_weight * ctc
         if pinyin is not None and pinyin_ctc_weight > 0.0:
             units, unit_lengths = pinyin.targets(ys_in[:, 1:], lengths)
-            aux = CTC.loss_sum(out[-1], out[1], units, unit_lengths, 0) / \
+            aux = CTC.loss_sum(out[-1], out[1], units, unit_lengths, CTC_BLANK_ID) / \
                 unit_lengths.sum().clamp(min=1)
             stats["pinyin_ctc_loss"] = float(aux.detach())
             loss = loss + pinyin_ctc_weight * aux

@@ -94,10 +94,10 @@ def run_aed_training(cfg: DictConfig) -> None:
     frontend, train, valid = load_data(cfg, lambda text: tokenizer.tokenize(text)[1],
                                        tokenizer.dict.unk_id)
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
-    model = aed_task.build_model(cfg.model, tokenizer)
+    pinyin = aed_task.pinyin_units(cfg.model, tokenizer)
+    model = aed_task.build_model(cfg.model, tokenizer, pinyin)
     loss = aed_task.compute_loss(cfg.trainer.label_smoothing,
-                                 float(cfg.model.get("ctc_weight", 0.0)),
-                                 aed_task.pinyin_units(cfg.model, tokenizer),
+                                 float(cfg.model.get("ctc_weight", 0.0)), pinyin,
                                  float(cfg.model.get("pinyin_ctc_weight", 0.0)))
     trainer = Trainer(cfg, model, loss, train, valid, frontend, aed_task.special_ids(tokenizer),
                       rank, world)
