@@ -35,8 +35,9 @@ from fireredasr.data.audio import load_audio  # noqa: E402
 from fireredasr.data.cmvn import GlobalCMVN, accumulate_cmvn_stats  # noqa: E402
 from fireredasr.data.fbank import compute_fbank  # noqa: E402
 from fireredasr.data.frontend import Frontend, pad_features  # noqa: E402
-from fireredasr.decode.beam_search import (DECODE_MODES, BeamSearchConfig,  # noqa: E402
-                                           batch_beam_search, uncached_batch_beam_search)
+from bench.released_search import uncached_batch_beam_search  # noqa: E402
+from fireredasr.models.beam_search import (DECODE_MODES, BeamSearchConfig,  # noqa: E402
+                                           batch_beam_search)
 from fireredasr.models.fireredasr_aed import FireRedAsrAed  # noqa: E402
 
 EXAMPLES = REPO / "tests" / "fixtures" / "real_examples"

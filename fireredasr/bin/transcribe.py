@@ -21,7 +21,7 @@ import torch
 from fireredasr.cli_utils import setup_logging
 from fireredasr.data.cmvn import CMVNError
 from fireredasr.decode.api import ASR_TYPES, FireRedAsr, check_decode_args
-from fireredasr.decode.beam_search import DECODE_MODES
+from fireredasr.models.beam_search import DECODE_MODES
 from fireredasr.models.checkpoint import CheckpointError
 from fireredasr.decode.wav_inputs import collect_wavs
 

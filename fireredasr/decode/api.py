@@ -25,7 +25,7 @@ import torch
 
 from fireredasr.data.audio import AudioError
 from fireredasr.data.frontend import Frontend, pad_features
-from fireredasr.decode.beam_search import BeamSearchConfig, check_elm_fits
+from fireredasr.models.beam_search import BeamSearchConfig, check_elm_fits
 from fireredasr.decode.timestamps import fix_timestamps, uniform_times
 from fireredasr.models import released_layout as layout
 from fireredasr.models.checkpoint import load_aed_model, load_elm, load_llm_model

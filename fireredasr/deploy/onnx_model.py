@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from fireredasr.data.cmvn import GlobalCMVN
-from fireredasr.decode.beam_search import (BeamSearchConfig, Hypothesis, resolve_max_lens,
+from fireredasr.models.beam_search import (BeamSearchConfig, Hypothesis, resolve_max_lens,
                                            run_search)
 from fireredasr.deploy.onnx_export import CROSS_BIAS, SHERPA_METADATA, TOOLKIT_METADATA
 from fireredasr.models.conformer_encoder import encoder_output_lengths, lengths_to_mask

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
+from fireredasr.models import ctc_search
+from fireredasr.models.beam_search import BeamSearchConfig, batch_beam_search
 from fireredasr.models.conformer_encoder import ConformerEncoder
 from fireredasr.models.ctc import CTC
+from fireredasr.models.ctc_alignment import ctc_token_times
 from fireredasr.models.transformer_decoder import TransformerDecoder
-
-if TYPE_CHECKING:
-    from fireredasr.decode.beam_search import BeamSearchConfig
 
 # The fields of the released ``args`` Namespace that define the architecture.
 AED_ARG_FIELDS = ("idim", "n_layers_enc", "n_layers_dec", "n_head", "d_model",
@@ -67,7 +67,7 @@ class FireRedAsrAed(nn.Module):
 
     @torch.no_grad()
     def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor,
-                   cfg: Optional["BeamSearchConfig"] = None, elm: Optional[nn.Module] = None,
+                   cfg: Optional[BeamSearchConfig] = None, elm: Optional[nn.Module] = None,
                    return_timestamp: bool = False, **options) -> List[List[dict]]:
         """Decode a batch: one n-best list per input of {"yseq", "score", "confidence"}, plus
         "ctc_times" ((starts, ends) in seconds, or None when no alignment exists) with
@@ -77,10 +77,6 @@ class FireRedAsrAed(nn.Module):
         attention beam search, optionally fused with the external LSTM LM ``elm``
         (FireRedASR2), or one of the CTC modes.
         """
-        from fireredasr.decode import ctc_search
-        from fireredasr.decode.beam_search import BeamSearchConfig, batch_beam_search
-        from fireredasr.decode.timestamps import ctc_token_times
-
         cfg = cfg or BeamSearchConfig(**options)
         if self.ctc is None and (return_timestamp or cfg.decode_mode != "attention"):
             raise ValueError("timestamps and CTC decoding modes need a CTC head: this is a v1 "

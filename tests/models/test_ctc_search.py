@@ -6,7 +6,7 @@ from collections import defaultdict
 import pytest
 import torch
 
-from fireredasr.decode.ctc_search import (attention_rescoring, ctc_greedy_search,
+from fireredasr.models.ctc_search import (attention_rescoring, ctc_greedy_search,
                                           ctc_prefix_beam_search)
 from tests.models.helpers import tiny_aed
 

@@ -3,7 +3,7 @@
 The oracle restates the released search from its definition, one utterance at a time, in
 plain Python lists, and asks the decoder for each prefix's next-token scores through the
 teacher-forced ``forward`` (not the incremental ``step`` the search uses). It shares no code
-with ``fireredasr.decode.beam_search``:
+with ``fireredasr.models.beam_search``:
 - every live hypothesis proposes its own top-``beam`` tokens (log-softmax of logits /
   softmax_smoothing, the eos score multiplied by eos_penalty); a finished one proposes only
   eos at no cost;
@@ -17,7 +17,7 @@ import math
 import pytest
 import torch
 
-from fireredasr.decode.beam_search import BeamSearchConfig, batch_beam_search
+from fireredasr.models.beam_search import BeamSearchConfig, batch_beam_search
 from tests.models.helpers import tiny_aed
 
 NEG = -1e10

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from fireredasr.decode.beam_search import (BeamSearchConfig, batch_beam_search,
-                                           uncached_batch_beam_search)
+from bench.released_search import uncached_batch_beam_search
+from fireredasr.models.beam_search import BeamSearchConfig, batch_beam_search
 from tests.models.helpers import tiny_aed
 
 

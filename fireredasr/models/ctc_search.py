@@ -18,7 +18,7 @@ from typing import Dict, List, Tuple
 
 import torch
 
-from fireredasr.decode.beam_search import Hypothesis
+from fireredasr.models.beam_search import Hypothesis
 from fireredasr.models.ctc import CTC_BLANK_ID
 
 NEG_INF = -float("inf")

@@ -2,9 +2,9 @@
 
 The search itself (:func:`run_search`: scoring, pruning, finished hypotheses, length penalty)
 is shared by its drivers: :func:`batch_beam_search` uses the decoder's incremental key/value
-caches, :func:`uncached_batch_beam_search` re-runs every layer over all earlier steps as the
-released code does (a correctness and speed baseline for tests and bench), and the ONNX
-runtime (``fireredasr/deploy/onnx_model.py``) steps an exported decoder graph.
+caches, ``bench/released_search.py`` re-runs every layer over all earlier steps as the
+released code does (a speed baseline for the bench), and the ONNX runtime (``fireredasr/deploy/onnx_model.py``) steps an exported decoder graph. It lives beside
+the model it drives; ``decode/`` (the API, data-dir decoding) calls it through the model.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Optional
 import torch
 import torch.nn.functional as F
 
+from fireredasr.models.lstm_lm import ELM_EOS_ID, ELM_SOS_ID
 from fireredasr.models.transformer_decoder import DecoderState, TransformerDecoder
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class BeamSearchConfig:
     eos_penalty: float = 1.0
     elm_weight: float = 0.0  # shallow-fusion weight of an external LM (FireRedASR2)
     # attention (the released search) | ctc_greedy | ctc_prefix_beam | attention_rescoring;
-    # the CTC modes need a CTC head (fireredasr/decode/ctc_search.py).
+    # the CTC modes need a CTC head (fireredasr/models/ctc_search.py).
     decode_mode: str = "attention"
     rescoring_ctc_weight: float = 0.5  # attention_rescoring: att + this * ctc
 
@@ -184,8 +185,6 @@ def resolve_max_lens(cfg: BeamSearchConfig, enc_mask: torch.Tensor,
 
 def check_elm_fits(elm: torch.nn.Module, decoder: TransformerDecoder) -> None:
     """Raise ValueError unless the LM's scores can be added column by column to the decoder's."""
-    from fireredasr.models.lstm_lm import ELM_EOS_ID, ELM_SOS_ID
-
     if elm.vocab_size != decoder.tgt_word_prj.out_features:
         raise ValueError(f"the external LM has {elm.vocab_size} tokens but the AED has "
                          f"{decoder.tgt_word_prj.out_features}; they must share dict.txt")
@@ -210,42 +209,3 @@ def batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor, enc_mask: 
                           enc.device)
     return run_search(lambda tok: decoder.step(state, tok), state.reorder, max_lens,
                    decoder.sos_id, decoder.eos_id, cfg, enc.device, fusion)
-
-
-@torch.no_grad()
-def uncached_batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor,
-                               enc_mask: torch.Tensor,
-                               cfg: BeamSearchConfig) -> List[List[Hypothesis]]:
-    """The released algorithm: every step re-runs each layer's attention over all earlier
-    positions and re-projects the encoder output (kept as a baseline for tests and bench)."""
-    max_lens = resolve_max_lens(cfg, enc_mask, decoder.max_positions)
-    B = cfg.beam_size
-    enc_b = enc.repeat_interleave(B, dim=0)
-    cross_mask = enc_mask.repeat_interleave(B, dim=0)[:, None, None, :]
-    history = {"ys": torch.full((enc_b.size(0), 0), 0, dtype=torch.long, device=enc.device),
-               "layers": [None] * decoder.n_layers}
-
-    def step(tokens: torch.Tensor) -> torch.Tensor:
-        ys = torch.cat((history["ys"], tokens[:, None]), dim=1)
-        history["ys"] = ys
-        t = ys.size(1)
-        key_mask = (ys != decoder.pad_id)[:, None, None, :]
-        x = decoder.embed(ys)
-        for i, layer in enumerate(decoder.layer_stack):
-            prev = history["layers"][i]
-            # The released cache holds each layer's outputs; inputs for all positions are
-            # re-normalised and re-projected, only the last position's query is new.
-            h = layer.self_attn_norm(x)
-            out = x[:, -1:] + layer.self_attn(h[:, -1:], h, key_mask)
-            out = out + layer.cross_attn(layer.cross_attn_norm(out), enc_b, cross_mask)
-            out = out + layer.mlp(layer.mlp_norm(out))
-            x = out if prev is None else torch.cat((prev, out), dim=1)
-            history["layers"][i] = x
-        assert x.size(1) == t
-        return decoder.tgt_word_prj(decoder.layer_norm_out(x[:, -1]))
-
-    def reorder(rows: torch.Tensor) -> None:
-        history["ys"] = history["ys"][rows]
-        history["layers"] = [h[rows] for h in history["layers"]]
-
-    return run_search(step, reorder, max_lens, decoder.sos_id, decoder.eos_id, cfg, enc.device)
