@@ -66,7 +66,7 @@ def timed(fn, device: str = "cpu"):
 
 
 def seqs(hyps):
-    return [[h["yseq"].tolist() for h in nbest] for nbest in hyps]
+    return [[h.yseq.tolist() for h in nbest] for nbest in hyps]
 
 
 def end_to_end(model: FireRedAsrAed, args, dev: str) -> None:
@@ -95,7 +95,7 @@ def end_to_end(model: FireRedAsrAed, args, dev: str) -> None:
             model.encoder(feats, lengths)
     enc_flops = counter.get_total_flops()
     peak = matmul_peak(torch.float32, dev)
-    steps = max(len(n[0]["yseq"]) for n in hyps["toolkit"]) + 1
+    steps = max(len(n[0].yseq) for n in hyps["toolkit"]) + 1
     rows = feats.size(0) * args.beam
     identical = seqs(hyps["toolkit"]) == seqs(hyps["released"])
     total = {k: sum(v) for k, v in times.items()}
@@ -151,7 +151,7 @@ def main() -> int:
     dec = model.decoder
     cached, t_cached = timed(lambda: batch_beam_search(dec, enc, mask, cfg), dev)
     plain, t_plain = timed(lambda: uncached_batch_beam_search(dec, enc, mask, cfg), dev)
-    steps = max(len(n[0]["yseq"]) for n in cached)
+    steps = max(len(n[0].yseq) for n in cached)
     identical = seqs(cached) == seqs(plain)
     print(f"encoder (fp32):                       {t_enc:8.2f} s")
     print(f"released uncached beam search (fp32): {t_plain:8.2f} s  ({steps} steps)")

@@ -260,15 +260,15 @@ class FireRedAsr:
     def aed_result(self, uttid: str, nbest: List[Dict[str, Any]], dur: float,
                    return_timestamp: bool, with_nbest: bool) -> Dict[str, Any]:
         """The released v2 result dict of one utterance's n-best list."""
-        texts = [self.hypothesis_text(h["yseq"]) for h in nbest]
+        texts = [self.hypothesis_text(h.yseq) for h in nbest]
         result: Dict[str, Any] = {"uttid": uttid, "text": texts[0],
-                                  "confidence": round(nbest[0]["confidence"], 3),
+                                  "confidence": round(nbest[0].confidence, 3),
                                   "dur_s": round(dur, 3)}
         if return_timestamp:
             result["timestamp"] = self.timestamps(nbest[0], dur)
         if with_nbest:
-            result["nbest"] = [{"text": t, "score": h["score"],
-                                "confidence": round(h["confidence"], 3)}
+            result["nbest"] = [{"text": t, "score": h.score,
+                                "confidence": round(h.confidence, 3)}
                                for t, h in zip(texts, nbest)]
         return result
 
@@ -281,8 +281,8 @@ class FireRedAsr:
 
     def timestamps(self, hyp: Dict[str, Any], dur: float) -> List[Tuple[str, float, float]]:
         """(token, start, end) of a hypothesis from its CTC alignment (equal slots without one)."""
-        tokens = [self.tokenizer.dict[int(t)] for t in hyp["yseq"]]
-        if hyp.get("ctc_times") is None:
+        tokens = [self.tokenizer.dict[int(t)] for t in hyp.yseq]
+        if hyp.ctc_times is None:
             starts, ends = uniform_times(len(tokens), dur)
             return [(t.lower(), round(s, 3), round(e, 3)) for t, s, e in zip(tokens, starts, ends)]
-        return fix_timestamps(tokens, *hyp["ctc_times"], dur)
+        return fix_timestamps(tokens, *hyp.ctc_times, dur)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -59,8 +59,16 @@ class BeamSearchConfig:
             raise ValueError(f"softmax_smoothing must be > 0, got {self.softmax_smoothing}")
 
 
-# {"yseq": LongTensor of token ids, "score": float, "confidence": float}
-Hypothesis = Dict[str, object]
+@dataclass
+class Hypothesis:
+    """One entry of an n-best list."""
+
+    yseq: torch.Tensor   # token ids, LongTensor on the CPU, without <sos>/<eos>
+    score: float         # the search's total log-probability (length penalty included)
+    confidence: float = 0.0   # mean per-token probability, in [0, 1]
+    # (starts, ends) in seconds from the CTC alignment (with timestamps asked for); None when
+    # no alignment exists
+    ctc_times: Optional[Tuple[List[float], List[float]]] = None
 
 # FireRedASR2 multiplies the external LM's eos score by this before fusion.
 ELM_EOS_SCALE = 3.0
@@ -160,8 +168,7 @@ def _nbest(ys: torch.Tensor, scores: torch.Tensor, chosen: torch.Tensor, eos_id:
             # An empty hypothesis has no tokens to be confident about (the released code
             # divides by zero there); it gets 0.
             conf = float(chosen[i, j, :n_out].exp().mean()) if n_out > 0 else 0.0
-            hyps.append({"yseq": ys[i, j, 1: n_out + 1].cpu(), "score": score,
-                         "confidence": conf})
+            hyps.append(Hypothesis(ys[i, j, 1: n_out + 1].cpu(), score, conf))
         results.append(hyps)
     return results
 

@@ -42,7 +42,7 @@ def ctc_greedy_search(log_probs: torch.Tensor, lengths: torch.Tensor) -> List[Li
         keep = torch.ones_like(path, dtype=torch.bool)
         keep[1:] = path[1:] != path[:-1]
         tokens = path[keep & (path != CTC_BLANK_ID)]
-        results.append([{"yseq": tokens.cpu(), "score": float(best_scores[i, :n].sum())}])
+        results.append([Hypothesis(tokens.cpu(), float(best_scores[i, :n].sum()))])
     return results
 
 
@@ -91,7 +91,7 @@ def batch_ctc_prefix_beam_search(log_probs: torch.Tensor, lengths: torch.Tensor,
     results: List[List[Hypothesis]] = []
     for i in range(log_probs.size(0)):
         hyps = ctc_prefix_beam_search(log_probs[i], int(lengths[i]), beam_size)[:nbest]
-        results.append([{"yseq": torch.tensor(p, dtype=torch.long), "score": s}
+        results.append([Hypothesis(torch.tensor(p, dtype=torch.long), s)
                          for p, s in hyps])
     return results
 
@@ -124,7 +124,7 @@ def attention_rescoring(decoder: torch.nn.Module, enc: torch.Tensor, enc_mask: t
         att = (token_lp * valid).sum(-1).tolist()
         scored = sorted(((a + ctc_weight * c, p) for a, (p, c) in zip(att, cands)),
                         key=lambda x: -x[0])[:nbest]
-        results.append([{"yseq": torch.tensor(p, dtype=torch.long), "score": s}
+        results.append([Hypothesis(torch.tensor(p, dtype=torch.long), s)
                         for s, p in scored])
     return results
 
@@ -135,4 +135,4 @@ def add_confidence(hyps: List[List[Hypothesis]], lengths: torch.Tensor) -> None:
     attention search has)."""
     for nbest, n in zip(hyps, lengths.tolist()):
         for h in nbest:
-            h["confidence"] = math.exp(min(0.0, h["score"]) / max(int(n), 1))
+            h.confidence = math.exp(min(0.0, h.score) / max(int(n), 1))

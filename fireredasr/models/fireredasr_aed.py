@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from fireredasr.models import ctc_search
-from fireredasr.models.beam_search import BeamSearchConfig, batch_beam_search
+from fireredasr.models.beam_search import BeamSearchConfig, Hypothesis, batch_beam_search
 from fireredasr.models.conformer_encoder import ConformerEncoder
 from fireredasr.models.ctc import CTC
 from fireredasr.models.ctc_alignment import ctc_token_times
@@ -68,10 +68,9 @@ class FireRedAsrAed(nn.Module):
     @torch.no_grad()
     def transcribe(self, feats: torch.Tensor, lengths: torch.Tensor,
                    cfg: Optional[BeamSearchConfig] = None, elm: Optional[nn.Module] = None,
-                   return_timestamp: bool = False, **options) -> List[List[dict]]:
-        """Decode a batch: one n-best list per input of {"yseq", "score", "confidence"}, plus
-        "ctc_times" ((starts, ends) in seconds, or None when no alignment exists) with
-        ``return_timestamp``, which needs the CTC head.
+                   return_timestamp: bool = False, **options) -> List[List[Hypothesis]]:
+        """Decode a batch: one n-best list of :class:`Hypothesis` per input, best first; with
+        ``return_timestamp`` (needs the CTC head) each also carries its ``ctc_times``.
 
         ``cfg`` (or its fields as keyword ``options``) chooses the search: the released
         attention beam search, optionally fused with the external LSTM LM ``elm``
@@ -102,6 +101,6 @@ class FireRedAsrAed(nn.Module):
         if return_timestamp:
             for i, nbest_list in enumerate(hyps):
                 for h in nbest_list:
-                    h["ctc_times"] = ctc_token_times(log_probs[i, :int(enc_lengths[i])],
-                                                     h["yseq"].tolist())
+                    h.ctc_times = ctc_token_times(log_probs[i, :int(enc_lengths[i])],
+                                                  h.yseq.tolist())
         return hyps

@@ -74,9 +74,9 @@ def test_v2_raw_confidence_and_ctc_times(ref_aed2_api, ref_aed2_dir, expected_hy
     hyps = ref_aed2_api.model.transcribe(padded, lengths, beam_size=3, softmax_smoothing=1.25,
                                          length_penalty=0.6, return_timestamp=True)
     for u, (h,) in zip(REAL_UTTS, hyps):
-        assert h["yseq"].tolist() == raw[u]["yseq"]
-        assert abs(h["confidence"] - raw[u]["confidence"]) < 1e-6
-        starts, ends = h["ctc_times"]
+        assert h.yseq.tolist() == raw[u]["yseq"]
+        assert abs(h.confidence - raw[u]["confidence"]) < 1e-6
+        starts, ends = h.ctc_times
         want_starts, want_ends = raw[u]["ctc_timestamp"]
         assert [round(s, 6) for s in starts] == [round(s, 6) for s in want_starts]
         assert ends == pytest.approx(want_ends, abs=1e-9)

@@ -95,6 +95,6 @@ def test_cached_search_equals_the_oracle(beam, nbest, lp, eos_penalty, smoothing
         limit = max_len or int(mask[i].sum())
         n = int(mask[i].sum())
         want = oracle(model.decoder, enc[i:i + 1, :n], mask[i:i + 1, :n], cfg, limit)
-        assert [h["yseq"].tolist() for h in got[i]] == [seq for seq, _ in want], (i, cfg)
+        assert [h.yseq.tolist() for h in got[i]] == [seq for seq, _ in want], (i, cfg)
         for h, (_, score) in zip(got[i], want):
-            assert math.isclose(h["score"], score, rel_tol=1e-4, abs_tol=1e-4), (i, cfg)
+            assert math.isclose(h.score, score, rel_tol=1e-4, abs_tol=1e-4), (i, cfg)

@@ -15,7 +15,7 @@ def _encode(model, lengths, seed=0):
 
 
 def _as_lists(hyps):
-    return [[h["yseq"].tolist() for h in nbest] for nbest in hyps]
+    return [[h.yseq.tolist() for h in nbest] for nbest in hyps]
 
 
 @pytest.mark.parametrize("beam,nbest", [(1, 1), (3, 1), (3, 3), (5, 1), (5, 3)])
@@ -30,7 +30,7 @@ def test_cached_equals_uncached(beam, nbest, seed):
     plain = uncached_batch_beam_search(model.decoder, enc, mask, cfg)
     assert _as_lists(cached) == _as_lists(plain)
     for a, b in zip(cached, plain):
-        assert [h["score"] for h in a] == pytest.approx([h["score"] for h in b], rel=1e-4)
+        assert [h.score for h in a] == pytest.approx([h.score for h in b], rel=1e-4)
     assert all(len(n) == nbest for n in cached)
 
 
@@ -51,7 +51,7 @@ def test_hypotheses_exclude_sos_and_eos_and_respect_max_len():
     enc, mask = _encode(model, [80, 40])
     hyps = batch_beam_search(model.decoder, enc, mask, BeamSearchConfig(beam_size=2, decode_max_len=4))
     for nbest in hyps:
-        seq = nbest[0]["yseq"].tolist()
+        seq = nbest[0].yseq.tolist()
         assert len(seq) <= 4
         assert model.decoder.eos_id not in seq
 
@@ -79,4 +79,4 @@ def test_each_utterance_keeps_its_own_length_limit(beam):
         n = int(mask[i].sum())
         single = batch_beam_search(model.decoder, enc[i:i + 1, :n], mask[i:i + 1, :n], cfg)
         assert _as_lists(single) == _as_lists(batch[i:i + 1]), i
-        assert len(batch[i][0]["yseq"]) <= n
+        assert len(batch[i][0].yseq) <= n

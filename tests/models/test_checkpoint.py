@@ -37,7 +37,7 @@ def test_save_reload_gives_identical_outputs(tmp_path):
     assert torch.equal(a, b)
     ha = model.transcribe(feats, lengths, beam_size=2, nbest=2, decode_max_len=5)
     hb = reloaded.transcribe(feats, lengths, beam_size=2, nbest=2, decode_max_len=5)
-    assert [[h["yseq"].tolist() for h in n] for n in ha] == [[h["yseq"].tolist() for h in n] for n in hb]
+    assert [[h.yseq.tolist() for h in n] for n in ha] == [[h.yseq.tolist() for h in n] for n in hb]
 
 
 class Evil:

@@ -58,8 +58,8 @@ def test_greedy_is_the_best_path_collapsed_and_respects_lengths():
     for i, n in enumerate((5, 3)):
         paths = itertools.product(range(3), repeat=n)
         best = max(paths, key=lambda p: sum(float(log_probs[i, t, s]) for t, s in enumerate(p)))
-        assert tuple(hyps[i][0]["yseq"].tolist()) == _collapse(best)
-        assert hyps[i][0]["score"] == pytest.approx(
+        assert tuple(hyps[i][0].yseq.tolist()) == _collapse(best)
+        assert hyps[i][0].score == pytest.approx(
             sum(float(log_probs[i, t, s]) for t, s in enumerate(best)), abs=1e-5)
 
 
@@ -80,5 +80,5 @@ def test_attention_rescoring_adds_teacher_forced_decoder_scores():
             att = sum(float(lp[k, tok]) for k, tok in enumerate([*prefix, model.decoder.eos_id]))
             want.append((att + 0.3 * ctc, prefix))
     want.sort(key=lambda x: -x[0])
-    assert [tuple(h["yseq"].tolist()) for h in got[0]] == [p for _, p in want]
-    assert [h["score"] for h in got[0]] == pytest.approx([s for s, _ in want], abs=1e-4)
+    assert [tuple(h.yseq.tolist()) for h in got[0]] == [p for _, p in want]
+    assert [h.score for h in got[0]] == pytest.approx([s for s, _ in want], abs=1e-4)
