@@ -22,16 +22,12 @@ from fireredasr.cli_utils import setup_logging
 from fireredasr.data.cmvn import CMVNError
 from fireredasr.data.kaldi_dir import DataDir, read_map
 from fireredasr.decode.api import ASR_TYPES, model_family
-from fireredasr.decode.decode_data_dir import RELEASED_SETTINGS, decode_data_dir
+from fireredasr.decode.decode_data_dir import decode_data_dir
+from fireredasr.decode.options import OPTIONS_BY_FAMILY, add_decoding_arguments, options_from_flags
 from fireredasr.models.checkpoint import CheckpointError
 from fireredasr.scoring.cer import score, write_results
 
 logger = logging.getLogger("decode")
-FLAGS = {"beam_size": int, "nbest": int, "decode_max_len": int, "softmax_smoothing": float,
-         "aed_length_penalty": float, "eos_penalty": float, "decode_min_len": int,
-         "repetition_penalty": float, "llm_length_penalty": float, "temperature": float,
-         "return_timestamp": int, "elm_dir": str, "elm_weight": float, "decode_mode": str,
-         "ctc_weight": float}
 
 
 def main(argv=None) -> int:
@@ -44,8 +40,7 @@ def main(argv=None) -> int:
     p.add_argument("--ngpu", type=int, default=0, help="decode on this many GPUs (one job each)")
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--bf16", type=int, default=0)
-    for name, typ in FLAGS.items():
-        p.add_argument(f"--{name}", type=typ, default=None, help="default: the released setting")
+    add_decoding_arguments(p, paper_defaults=True)
     p.add_argument("--collapse_repeats", type=int, default=0,
                    help="N > 0: collapse n-grams repeated more than N times in a row (LLM guard)")
     p.add_argument("--test_set", help="column id for the results table (e.g. aishell1)")
@@ -55,14 +50,15 @@ def main(argv=None) -> int:
                    help="1: skip utterances without hypothesis (the released scorer's behaviour)")
     args = p.parse_args(argv)
     setup_logging()
-    overrides = {k: getattr(args, k) for k in FLAGS
-                 if getattr(args, k) is not None and k in RELEASED_SETTINGS[model_family(args.asr_type)]}
-    if args.return_timestamp is not None:
-        overrides["return_timestamp"] = bool(args.return_timestamp)
-    overrides["bf16"] = bool(args.bf16)
+    family = model_family(args.asr_type)
     try:
+        opts, other = options_from_flags(family, args, OPTIONS_BY_FAMILY[family].paper(),
+                                         bf16=bool(args.bf16))
+        if other:  # the recipes pass one set of flags to both families' decodes
+            logger.info("not %s options, ignored: %s", family.upper(),
+                        " ".join(f"--{k} {v}" for k, v in other.items()))
         data = DataDir.load(args.data_dir)
-        decode_data_dir(args.model_dir, args.data_dir, args.out_dir, args.asr_type, overrides,
+        decode_data_dir(args.model_dir, args.data_dir, args.out_dir, args.asr_type, opts,
                         args.batch_size, args.nj, args.ngpu, args.collapse_repeats)
     except (FileNotFoundError, ValueError, CheckpointError, CMVNError) as e:
         logger.error("%s", e)

@@ -20,8 +20,8 @@ import torch
 
 from fireredasr.cli_utils import setup_logging
 from fireredasr.data.cmvn import CMVNError
-from fireredasr.decode.api import ASR_TYPES, FireRedAsr, check_decode_args
-from fireredasr.models.beam_search import DECODE_MODES
+from fireredasr.decode.api import ASR_TYPES, FireRedAsr, model_family
+from fireredasr.decode.options import OPTIONS_BY_FAMILY, add_decoding_arguments, options_from_flags
 from fireredasr.models.checkpoint import CheckpointError
 from fireredasr.decode.wav_inputs import collect_wavs
 
@@ -41,32 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--output", help="write 'uttid<TAB>text' lines here (default: stdout)")
     io.add_argument("--output_format", choices=["text", "json"], default="text",
                     help="json: one JSON result per line (text, confidence, dur_s, timestamp)")
-    d = p.add_argument_group("decoding")
+    d = p.add_argument_group("running")
     d.add_argument("--use_gpu", type=int, default=1,
                    help="1: decode on CUDA when it is available (falls back to CPU)")
     d.add_argument("--bf16", type=int, default=0, help="1: bf16 autocast")
     d.add_argument("--batch_size", type=int, default=1)
-    d.add_argument("--beam_size", type=int, default=1)
-    d.add_argument("--decode_max_len", type=int, default=0)
-    aed = p.add_argument_group("FireRedASR-AED")
-    aed.add_argument("--nbest", type=int, default=1)
-    aed.add_argument("--softmax_smoothing", type=float, default=1.0)
-    aed.add_argument("--aed_length_penalty", type=float, default=0.0)
-    aed.add_argument("--eos_penalty", type=float, default=1.0)
-    v2 = p.add_argument_group("FireRedASR2-AED (models with a CTC head)")
-    v2.add_argument("--return_timestamp", type=int, default=0,
-                    help="1: token timestamps from CTC alignment (see --output_format json)")
-    v2.add_argument("--elm_dir", default="", help="external LSTM LM folder for shallow fusion")
-    v2.add_argument("--elm_weight", type=float, default=0.0)
-    v2.add_argument("--decode_mode", default="attention",
-                    choices=DECODE_MODES)
-    v2.add_argument("--ctc_weight", type=float, default=0.5,
-                    help="attention_rescoring: score = attention + ctc_weight * CTC")
-    llm = p.add_argument_group("FireRedASR-LLM")
-    llm.add_argument("--decode_min_len", type=int, default=0)
-    llm.add_argument("--repetition_penalty", type=float, default=1.0)
-    llm.add_argument("--llm_length_penalty", type=float, default=0.0)
-    llm.add_argument("--temperature", type=float, default=1.0)
+    add_decoding_arguments(p, paper_defaults=False)
     p.add_argument("--log_level", default="INFO")
     return p
 
@@ -82,26 +62,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not wavs:
         logger.error("no input audio: %s is empty", args.wav_scp or args.wav_dir or "the input")
         return 2
-    decode_args = {k: getattr(args, k) for k in (
-        "beam_size", "nbest", "decode_max_len", "softmax_smoothing", "aed_length_penalty",
-        "eos_penalty", "decode_min_len", "repetition_penalty", "llm_length_penalty",
-        "temperature", "elm_dir", "elm_weight", "decode_mode", "ctc_weight")}
-    decode_args["return_timestamp"] = bool(args.return_timestamp)
-    try:
-        check_decode_args(args.asr_type, decode_args)
-    except ValueError as e:
-        logger.error("bad decoding option: %s", e)
-        return 2
     use_gpu = bool(args.use_gpu) and torch.cuda.is_available()
     if args.use_gpu and not use_gpu:
         logger.info("CUDA is not available; decoding on CPU")
+    family = model_family(args.asr_type)
+    try:
+        opts, _ = options_from_flags(family, args, OPTIONS_BY_FAMILY[family](),
+                                     use_gpu=use_gpu, bf16=bool(args.bf16))
+    except ValueError as e:
+        logger.error("bad decoding option: %s", e)
+        return 2
     try:
         model = FireRedAsr.from_pretrained(args.asr_type, args.model_dir)
-        model.check_options(decode_args)
+        model.check_options(opts)
     except (FileNotFoundError, CheckpointError, CMVNError, ValueError) as e:
         logger.error("cannot load the model: %s", e)
         return 2
-    decode_args.update(use_gpu=use_gpu, bf16=bool(args.bf16))
     logger.info("%d inputs, batch size %d", len(wavs), args.batch_size)
 
     if args.output:
@@ -111,7 +87,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         for start in range(0, len(wavs), max(1, args.batch_size)):
             batch = wavs[start: start + max(1, args.batch_size)]
-            results = model.transcribe([u for u, _ in batch], [w for _, w in batch], decode_args)
+            results = model.transcribe([u for u, _ in batch], [w for _, w in batch], opts)
             for r in results:
                 out.write(json.dumps(r, ensure_ascii=False) + "\n"
                           if args.output_format == "json" else f"{r['uttid']}\t{r['text']}\n")

@@ -130,6 +130,11 @@ def resample(samples: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
     return out.numpy()
 
 
+# Where one utterance's audio is: (file or ``cmd |`` pipe, segment start, segment end) in
+# seconds, None for the whole recording (``DataDir.audio_source``).
+AudioSource = Tuple[str, Optional[float], Optional[float]]
+
+
 def load_audio(spec: str, target_sr: int = TARGET_SAMPLE_RATE, start: Optional[float] = None,
                end: Optional[float] = None) -> Tuple[np.ndarray, int]:
     """Load mono audio (optionally the segment ``start``-``end`` seconds) as float32 in int16

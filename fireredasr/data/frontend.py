@@ -30,9 +30,11 @@ class Frontend:
             feats = self.cmvn(feats)
         return torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32))
 
-    def load(self, spec: str) -> Tuple[torch.Tensor, float]:
-        """Features and duration (seconds) of one file or ``cmd |`` pipe."""
-        samples, sr = load_audio(spec, self.fbank.sample_rate)
+    def load(self, spec: str, start: Optional[float] = None, end: Optional[float] = None
+             ) -> Tuple[torch.Tensor, float]:
+        """Features and duration (seconds) of one file or ``cmd |`` pipe, or of its segment
+        [start, end) seconds."""
+        samples, sr = load_audio(spec, self.fbank.sample_rate, start, end)
         return self.features(samples), audio_duration(samples, sr)
 
 

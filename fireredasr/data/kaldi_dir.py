@@ -17,6 +17,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from fireredasr.data.audio import AudioSource
 from fireredasr.data.text_lines import iter_lines, split_key
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class DataDir:
             groups.setdefault(spk, []).append(utt)
         return OrderedDict((s, " ".join(u)) for s, u in sorted(groups.items()))
 
-    def audio_source(self, utt: str) -> Tuple[str, Optional[float], Optional[float]]:
+    def audio_source(self, utt: str) -> AudioSource:
         """(wav.scp entry, start seconds or None, end seconds or None) of ``utt``."""
         if self.segments is not None:
             reco, start, end = self.segments[utt]

@@ -19,14 +19,17 @@ import contextlib
 import logging
 import os
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
-from fireredasr.data.audio import AudioError
+from fireredasr.data.audio import AudioError, AudioSource
 from fireredasr.data.frontend import Frontend, pad_features
 from fireredasr.models.beam_search import BeamSearchConfig, check_elm_fits
+from fireredasr.decode.options import (AedDecodeOptions, DecodeOptions, LlmDecodeOptions,
+                                       decode_options)
 from fireredasr.decode.timestamps import fix_timestamps, uniform_times
+from fireredasr.models.beam_search import Hypothesis, check_elm_fits
 from fireredasr.models import released_layout as layout
 from fireredasr.models.checkpoint import load_aed_model, load_elm, load_llm_model
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
@@ -58,36 +61,6 @@ def _require_files(model_dir: str, names: Sequence[str]) -> None:
     if missing:
         raise FileNotFoundError(f"model folder {model_dir} lacks {', '.join(missing)} "
                                 f"(this kind of folder holds {', '.join(names)})")
-
-
-def beam_config_from_args(args: Dict[str, Any]) -> BeamSearchConfig:
-    """Map the released ``args`` dict keys (v1 and FireRedASR2) onto :class:`BeamSearchConfig`."""
-    elm_weight = float(args.get("elm_weight", 0.0))
-    if elm_weight > 0.0 and not args.get("elm_dir"):
-        raise ValueError(f"elm_weight={elm_weight} needs elm_dir (an external LM folder)")
-    return BeamSearchConfig(
-        beam_size=int(args.get("beam_size", 1)),
-        nbest=int(args.get("nbest", 1)),
-        decode_max_len=int(args.get("decode_max_len", 0)),
-        softmax_smoothing=float(args.get("softmax_smoothing", 1.0)),
-        length_penalty=float(args.get("aed_length_penalty", 0.0)),
-        eos_penalty=float(args.get("eos_penalty", 1.0)),
-        elm_weight=elm_weight if args.get("elm_dir") else 0.0,
-        decode_mode=str(args.get("decode_mode", "attention")),
-        rescoring_ctc_weight=float(args.get("ctc_weight", 0.5)),
-    )
-
-
-def check_decode_args(asr_type: str, args: Dict[str, Any]) -> None:
-    """Raise ValueError naming the option when decoding options cannot work together."""
-    if model_family(asr_type) == "aed":
-        beam_config_from_args(args)  # validates beam_size, nbest, eos_penalty, smoothing
-        return
-    if int(args.get("beam_size", 1)) < 1:
-        raise ValueError(f"beam_size must be >= 1, got {args.get('beam_size')}")
-    for name in ("repetition_penalty", "temperature"):
-        if float(args.get(name, 1.0)) <= 0.0:
-            raise ValueError(f"{name} must be > 0, got {args.get(name)}")
 
 
 class FireRedAsr:
@@ -133,19 +106,28 @@ class FireRedAsr:
         self.is_v2 = self.family == "aed" and (self.has_ctc or getattr(model, "version", 1) == 2)
         self._elm: Optional[Tuple[str, torch.nn.Module]] = None  # (elm_dir, model), cached
 
-    def check_options(self, args: Dict[str, Any]) -> None:
-        """Raise (ValueError, CheckpointError) when ``args`` cannot work with this model, before
-        any audio is read: timestamps without a CTC head, an unusable external LM."""
-        check_decode_args(self.asr_type, args)
-        mode = args.get("decode_mode", "attention")
-        if (args.get("return_timestamp") or mode != "attention") and not self.has_ctc:
-            what = "return_timestamp" if args.get("return_timestamp") else f"decode_mode {mode}"
-            raise ValueError(f"{what} needs a model with a CTC head (FireRedASR2, or "
-                             "trained with model.ctc_weight > 0)")
-        if beam_config_from_args(args).elm_weight > 0.0:
-            if self.asr_type != "aed":
-                raise ValueError("an external LM (elm_dir) fuses with the PyTorch AED only")
-            check_elm_fits(self.external_lm(str(args["elm_dir"])), self.model.decoder)
+    def options(self, args: Union[None, Mapping[str, Any], DecodeOptions] = None
+                ) -> DecodeOptions:
+        """This model's typed options from a released ``args`` dict (or options as given)."""
+        return decode_options(self.family, args)
+
+    def check_options(self, args: Union[None, Mapping[str, Any], DecodeOptions] = None
+                      ) -> DecodeOptions:
+        """The typed options; raises (ValueError, CheckpointError) when they cannot work with
+        this model, before any audio is read: timestamps or a CTC mode without a CTC head, an
+        unusable external LM."""
+        opts = self.options(args)
+        if isinstance(opts, AedDecodeOptions):
+            if opts.needs_ctc and not self.has_ctc:
+                what = ("return_timestamp" if opts.return_timestamp
+                        else f"decode_mode {opts.decode_mode}")
+                raise ValueError(f"{what} needs a model with a CTC head (FireRedASR2, or "
+                                 "trained with model.ctc_weight > 0)")
+            if opts.fuses_elm:
+                if self.asr_type != "aed":
+                    raise ValueError("an external LM (elm_dir) fuses with the PyTorch AED only")
+                check_elm_fits(self.external_lm(opts.elm_dir), self.model.decoder)
+        return opts
 
     def external_lm(self, elm_dir: str) -> torch.nn.Module:
         """The LSTM LM of ``elm_dir``, loaded once and kept while the same folder is asked for."""
@@ -169,12 +151,18 @@ class FireRedAsr:
                            uttid, dur, LONG_AUDIO_WARN_SECONDS)
         return True
 
-    def _load_batch(self, uttids: Sequence[str], wav_paths: Sequence[str]):
-        """Features of every readable input; unreadable or too long ones are logged and dropped."""
-        kept, feats, durs = [], [], []
-        for i, (uttid, path) in enumerate(zip(uttids, wav_paths)):
+    def load_inputs(self, uttids: Sequence[str], sources: Sequence[AudioSource]
+                    ) -> Tuple[List[int], List[torch.Tensor], List[float]]:
+        """(indices kept, features, durations in seconds) of the inputs that can be decoded:
+        the one audio -> features path of the API and of data-dir decoding. ``sources`` are
+        (file or ``cmd |`` pipe, segment start, segment end) with None for a whole file.
+        Unreadable, empty or too long inputs are logged with their reason and left out."""
+        kept: List[int] = []
+        feats: List[torch.Tensor] = []
+        durs: List[float] = []
+        for i, (uttid, (spec, start, end)) in enumerate(zip(uttids, sources)):
             try:
-                feat, dur = self.feat_extractor.load(path)
+                feat, dur = self.feat_extractor.load(spec, start, end)
             except AudioError as e:
                 logger.error("skipping %s: %s", uttid, e)
                 continue
@@ -186,16 +174,19 @@ class FireRedAsr:
 
     @torch.no_grad()
     def transcribe(self, batch_uttid: Sequence[str], batch_wav_path: Sequence[str],
-                   args: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+                   args: Union[None, Mapping[str, Any], DecodeOptions] = None
+                   ) -> List[Dict[str, Any]]:
         """Decode one batch. Returns one dict per decodable input: uttid, text, confidence,
         dur_s, wav, rtf (the released FireRedASR2 form), and "timestamp" when asked.
 
-        ``args`` takes the released keys (use_gpu, beam_size, nbest, decode_max_len,
+        ``args`` is a released ``args`` dict (use_gpu, beam_size, nbest, decode_max_len,
         softmax_smoothing, aed_length_penalty, eos_penalty; for FireRedASR2 also
-        return_timestamp, elm_dir, elm_weight) plus ``bf16`` for bf16 autocast. With nbest > 1
-        each dict also has "nbest": [{"text", "score"}, ...], best first.
+        return_timestamp, elm_dir, elm_weight; plus bf16) or the family's options object
+        (``decode/options.py``). With nbest > 1 each dict also has "nbest": [{"text",
+        "score", "confidence"}, ...], best first.
         """
-        kept, feats, durs = self._load_batch(batch_uttid, batch_wav_path)
+        kept, feats, durs = self.load_inputs(batch_uttid,
+                                             [(p, None, None) for p in batch_wav_path])
         if not kept:
             return []
         results, elapsed = self.decode_features([batch_uttid[i] for i in kept], feats, args,
@@ -209,7 +200,7 @@ class FireRedAsr:
 
     @torch.no_grad()
     def decode_features(self, uttids: Sequence[str], feats: Sequence[torch.Tensor],
-                        args: Optional[Dict[str, Any]] = None,
+                        args: Union[None, Mapping[str, Any], DecodeOptions] = None,
                         durs: Optional[Sequence[float]] = None
                         ) -> Tuple[List[Dict[str, Any]], float]:
         """Decode normalised features (one (T, 80) tensor per utterance) of audio lasting
@@ -218,46 +209,45 @@ class FireRedAsr:
         Returns ([{"uttid", "text", "confidence", "dur_s"(, "timestamp")(, "nbest")}],
         seconds spent in the model). An LLM result has no confidence.
         """
-        args = dict(args or {})
-        cfg = beam_config_from_args(args)
+        opts = self.options(args)
         if durs is None:
             durs = [f.size(0) / 100 for f in feats]
-        return_timestamp = bool(args.get("return_timestamp", False))
-        elm = (self.external_lm(str(args["elm_dir"]))
-               if self.asr_type == "aed" and cfg.elm_weight > 0.0 else None)
-        device = torch.device("cuda" if args.get("use_gpu", False) else "cpu")
+        device = torch.device("cuda" if opts.use_gpu else "cpu")
         self.model.to(device)
         padded, lengths = pad_features(feats)
         padded, lengths = padded.to(device), lengths.to(device)
-        autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
-                    if args.get("bf16", False) else contextlib.nullcontext())
+        autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if opts.bf16
+                    else contextlib.nullcontext())
         start = time.perf_counter()
         with autocast:
-            if self.family == "aed":
-                if elm is not None:
-                    elm.to(device)
-                hyps = self.model.transcribe(padded, lengths, cfg, elm, return_timestamp)
+            if isinstance(opts, AedDecodeOptions):
+                hyps = self._search_aed(padded, lengths, opts)
             else:
-                ids, mask, _, _ = encode_prompts(self.tokenizer, [""] * len(feats), decode=True)
-                generated = self.model.transcribe(
-                    padded, lengths, ids.to(device), mask.to(device), cfg.beam_size,
-                    cfg.decode_max_len, int(args.get("decode_min_len", 0)),
-                    float(args.get("repetition_penalty", 1.0)),
-                    float(args.get("llm_length_penalty", 0.0)),
-                    float(args.get("temperature", 1.0)))
+                texts = self._generate_llm(padded, lengths, opts)
         if device.type == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        if self.family == "llm":
-            # An LLM may emit newlines or tabs; a hypothesis is one line of text.
-            texts = [" ".join(t.split()) for t in
-                     self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
+        if isinstance(opts, LlmDecodeOptions):
             return [{"uttid": u, "text": t, "dur_s": round(d, 3)}
                     for u, t, d in zip(uttids, texts, durs)], elapsed
-        return [self.aed_result(u, nbest, d, return_timestamp, cfg.nbest > 1)
+        return [self.aed_result(u, nbest, d, opts.return_timestamp, opts.nbest > 1)
                 for u, nbest, d in zip(uttids, hyps, durs)], elapsed
 
-    def aed_result(self, uttid: str, nbest: List[Dict[str, Any]], dur: float,
+    def _search_aed(self, feats: torch.Tensor, lengths: torch.Tensor,
+                    opts: AedDecodeOptions) -> List[List[Hypothesis]]:
+        elm = self.external_lm(opts.elm_dir).to(feats.device) if opts.fuses_elm else None
+        return self.model.transcribe(feats, lengths, opts, elm, opts.return_timestamp)
+
+    def _generate_llm(self, feats: torch.Tensor, lengths: torch.Tensor,
+                      opts: LlmDecodeOptions) -> List[str]:
+        ids, mask, _, _ = encode_prompts(self.tokenizer, [""] * feats.size(0), decode=True)
+        generated = self.model.transcribe(feats, lengths, ids.to(feats.device),
+                                          mask.to(feats.device), **opts.generation_kwargs())
+        # An LLM may emit newlines or tabs; a hypothesis is one line of text.
+        return [" ".join(t.split())
+                for t in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
+
+    def aed_result(self, uttid: str, nbest: List[Hypothesis], dur: float,
                    return_timestamp: bool, with_nbest: bool) -> Dict[str, Any]:
         """The released v2 result dict of one utterance's n-best list."""
         texts = [self.hypothesis_text(h.yseq) for h in nbest]
@@ -279,7 +269,7 @@ class FireRedAsr:
             text = text.replace("<blank>", "").replace("<sil>", "").lower()
         return text
 
-    def timestamps(self, hyp: Dict[str, Any], dur: float) -> List[Tuple[str, float, float]]:
+    def timestamps(self, hyp: Hypothesis, dur: float) -> List[Tuple[str, float, float]]:
         """(token, start, end) of a hypothesis from its CTC alignment (equal slots without one)."""
         tokens = [self.tokenizer.dict[int(t)] for t in hyp.yseq]
         if hyp.ctc_times is None:

@@ -11,16 +11,22 @@ as deletions); the rest are decoded.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import torch
 
 from fireredasr.data.audio import is_pipe
+from fireredasr.data.dataset import utterance_frames
+from fireredasr.data.feature_extraction import audio_durations
 from fireredasr.data.fingerprint import describe_changes, file_state, folder_state, stat_digest
 from fireredasr.data.kaldi_dir import DataDir, contiguous_parts, write_map
-from fireredasr.decode.api import check_decode_args, model_family
+from fireredasr.decode.api import FireRedAsr, model_family
+from fireredasr.decode.options import OPTIONS_BY_FAMILY, DecodeOptions, decode_options
 from fireredasr.decode.postprocess import collapse_repeats
 from fireredasr.parallel import worker_pool
 
@@ -29,22 +35,9 @@ logger = logging.getLogger(__name__)
 # The data-dir files a decode and its score depend on.
 DECODE_DATA_FILES = ("wav.scp", "segments", "feats.scp", "text")
 
-# The settings the FireRedASR paper's numbers were decoded with.
-RELEASED_SETTINGS: Dict[str, Dict[str, Any]] = {
-    "aed": {"beam_size": 3, "nbest": 1, "decode_max_len": 0, "softmax_smoothing": 1.25,
-            "aed_length_penalty": 0.6, "eos_penalty": 1.0, "elm_dir": "", "elm_weight": 0.0,
-            "decode_mode": "attention", "ctc_weight": 0.5},
-    "llm": {"beam_size": 3, "decode_max_len": 0, "decode_min_len": 0,
-            "repetition_penalty": 3.0, "llm_length_penalty": 1.0, "temperature": 1.0},
-}
-
-
 def decode_order(d: DataDir, utts: Sequence[str]) -> List[str]:
     """``utts`` longest first, so that utterances of similar length share a batch. Lengths
     come from utt2num_frames/utt2dur/segments, or are measured (headers; pipes decoded)."""
-    from fireredasr.data.dataset import utterance_frames
-    from fireredasr.data.feature_extraction import audio_durations
-
     try:
         frames = utterance_frames(d)
     except FileNotFoundError:
@@ -53,48 +46,29 @@ def decode_order(d: DataDir, utts: Sequence[str]) -> List[str]:
 
 
 def _decode_job(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
-                args: Dict[str, Any], batch_size: int, device: Optional[str], threads: int
+                opts: DecodeOptions, batch_size: int, device: Optional[str], threads: int
                 ) -> Tuple[List[Dict[str, Any]], float, float, int]:
     """Decode ``utts`` of ``data_dir``; returns (results, model seconds, audio seconds, failures)."""
-    import torch
-
-    from fireredasr.data.audio import AudioError, audio_duration, load_audio
-    from fireredasr.decode.api import FireRedAsr
-
     torch.set_num_threads(threads)
     if device and device.startswith("cuda"):
         torch.cuda.set_device(device)
     d = DataDir.load(data_dir)
     model = FireRedAsr.from_pretrained(asr_type, model_dir)
-    model.check_options(args)
+    opts = dataclasses.replace(model.check_options(opts),
+                               use_gpu=bool(device and device.startswith("cuda")))
     order = decode_order(d, utts)
     results: List[Dict[str, Any]] = []
     spent = audio = 0.0
     failed = 0
-    run_args = dict(args, use_gpu=bool(device and device.startswith("cuda")))
     for start in range(0, len(order), batch_size):
-        ids, feats, durs = [], [], []
-        for utt in order[start: start + batch_size]:
-            spec, seg_start, seg_end = d.audio_source(utt)
-            try:
-                samples, sr = load_audio(spec, 16000, seg_start, seg_end)
-            except AudioError as e:
-                logger.error("skipping %s: %s", utt, e)
-                failed += 1
-                continue
-            feat = model.feat_extractor.features(samples)
-            dur = audio_duration(samples, sr)
-            if not model.accepts(utt, feat, dur):
-                failed += 1
-                continue
-            ids.append(utt)
-            feats.append(feat)
-            durs.append(dur)
-            audio += dur
-        if ids:
-            out, elapsed = model.decode_features(ids, feats, run_args, durs)
+        batch = order[start: start + batch_size]
+        kept, feats, durs = model.load_inputs(batch, [d.audio_source(u) for u in batch])
+        failed += len(batch) - len(kept)
+        if kept:
+            out, elapsed = model.decode_features([batch[i] for i in kept], feats, opts, durs)
             results.extend(out)
             spent += elapsed
+            audio += sum(durs)
     return results, spent, audio, failed
 
 
@@ -141,20 +115,23 @@ def changes_since(done_json: str, spec: Dict[str, Any]) -> List[str]:
 
 
 def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str = "aed",
-                    args: Optional[Dict[str, Any]] = None, batch_size: int = 8, nj: int = 1,
+                    options: Union[None, Mapping[str, Any], DecodeOptions] = None,
+                    batch_size: int = 8, nj: int = 1,
                     ngpu: int = 0, collapse_repeats_over: int = 0) -> Dict[str, Any]:
     """Decode every utterance of ``data_dir`` into ``out_dir``; returns the decode summary.
 
-    ``collapse_repeats_over`` > 0 turns on the repeated-n-gram guard (see
-    :func:`collapse_repeats`); how many hypotheses it changed is logged and recorded.
+    ``options`` is the family's options object, or a released ``args`` dict whose keys
+    override the paper's settings (the default). ``collapse_repeats_over``
+    > 0 turns on the repeated-n-gram guard (see :func:`collapse_repeats`); how many
+    hypotheses it changed is logged and recorded.
     """
-    settings = dict(RELEASED_SETTINGS[model_family(asr_type)], **(args or {}))
-    check_decode_args(asr_type, settings)
+    family = model_family(asr_type)
+    opts = decode_options(family, options, base=OPTIONS_BY_FAMILY[family].paper())
     d = DataDir.load(data_dir)
     spec = {"model_dir": os.path.abspath(model_dir), "data_dir": os.path.abspath(data_dir),
-            "asr_type": asr_type, "settings": settings,
-            "collapse_repeats": collapse_repeats_over, "inputs": decode_inputs(model_dir, d,
-                                                                               data_dir)}
+            "asr_type": asr_type, "settings": opts.to_dict(),
+            "collapse_repeats": collapse_repeats_over,
+            "inputs": decode_inputs(model_dir, d, data_dir)}
     done = os.path.join(out_dir, "decode.json")
     if os.path.isfile(done) and os.path.isfile(os.path.join(out_dir, "hyp")):
         changes = changes_since(done, spec)
@@ -168,38 +145,13 @@ def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str =
     os.makedirs(out_dir, exist_ok=True)
     utts = sorted(d.utt_ids())
     njobs = max(1, min(ngpu if ngpu > 0 else nj, len(utts)))
-    threads = max(1, (os.cpu_count() or 1) // njobs) if ngpu == 0 else 1
-    jobs = [(model_dir, asr_type, data_dir, part, settings, batch_size,
-             f"cuda:{j % ngpu}" if ngpu > 0 else None, threads)
-            for j, part in enumerate(contiguous_parts(utts, njobs))]
     wall = time.perf_counter()
-    if njobs == 1:
-        outputs = [_decode_job(*jobs[0])]
-    else:
-        with worker_pool(njobs, "spawn") as ex:  # fresh processes: no forked torch state
-            outputs = list(ex.map(_decode_job, *zip(*jobs)))
+    outputs = run_jobs(model_dir, asr_type, data_dir, utts, opts, batch_size, njobs, ngpu)
     wall = time.perf_counter() - wall
     results = [r for out in outputs for r in out[0]]
-    guarded = 0
-    if collapse_repeats_over > 0:
-        for r in results:
-            text = collapse_repeats(r["text"], collapse_repeats_over)
-            if text != r["text"]:
-                logger.info("%s: collapsed repeats: %r -> %r", r["uttid"], r["text"], text)
-                r["text"] = text
-                guarded += 1
-        logger.warning("repeat guard (more than %d repeats) changed %d of %d hypotheses",
-                       collapse_repeats_over, guarded, len(results))
-    spent = sum(o[1] for o in outputs)
-    audio = sum(o[2] for o in outputs)
-    failed = sum(o[3] for o in outputs)
-    write_map(os.path.join(out_dir, "hyp"), ((r["uttid"], r["text"]) for r in results))
-    write_confidence_and_timestamps(out_dir, results)
-    if settings.get("nbest", 1) > 1:
-        with open(os.path.join(out_dir, "nbest"), "w", encoding="utf-8") as f:
-            for r in sorted(results, key=lambda r: r["uttid"]):
-                for k, h in enumerate(r["nbest"], 1):
-                    f.write(f"{r['uttid']}-{k} {h['score']:.4f} {h['text']}\n")
+    guarded = guard_repeats(results, collapse_repeats_over)
+    spent, audio, failed = (sum(o[k] for o in outputs) for k in (1, 2, 3))
+    write_outputs(out_dir, results, with_nbest=getattr(opts, "nbest", 1) > 1)
     summary = dict(spec, utterances=len(utts), decoded=len(results), failed=failed,
                    audio_seconds=round(audio, 3), model_seconds=round(spent, 3),
                    wall_seconds=round(wall, 3), rtf=round(spent / audio, 5) if audio else None,
@@ -216,3 +168,44 @@ def decode_data_dir(model_dir: str, data_dir: str, out_dir: str, asr_type: str =
                 summary["rtf"])
     return summary
 
+
+def run_jobs(model_dir: str, asr_type: str, data_dir: str, utts: List[str],
+             opts: DecodeOptions, batch_size: int, njobs: int, ngpu: int) -> List[Tuple]:
+    """Contiguous parts of ``utts`` decoded by ``njobs`` jobs (one per GPU with ``ngpu``),
+    in fresh processes when there is more than one."""
+    threads = max(1, (os.cpu_count() or 1) // njobs) if ngpu == 0 else 1
+    jobs = [(model_dir, asr_type, data_dir, part, opts, batch_size,
+             f"cuda:{j % ngpu}" if ngpu > 0 else None, threads)
+            for j, part in enumerate(contiguous_parts(utts, njobs))]
+    if njobs == 1:
+        return [_decode_job(*jobs[0])]
+    with worker_pool(njobs, "spawn") as ex:  # fresh processes: no forked torch state
+        return list(ex.map(_decode_job, *zip(*jobs)))
+
+
+def guard_repeats(results: List[Dict[str, Any]], over: int) -> int:
+    """Collapse n-grams repeated more than ``over`` times in the texts (0: off); returns how
+    many hypotheses changed, each logged."""
+    if over <= 0:
+        return 0
+    guarded = 0
+    for r in results:
+        text = collapse_repeats(r["text"], over)
+        if text != r["text"]:
+            logger.info("%s: collapsed repeats: %r -> %r", r["uttid"], r["text"], text)
+            r["text"] = text
+            guarded += 1
+    logger.warning("repeat guard (more than %d repeats) changed %d of %d hypotheses",
+                   over, guarded, len(results))
+    return guarded
+
+
+def write_outputs(out_dir: str, results: Sequence[Dict[str, Any]], with_nbest: bool) -> None:
+    """``hyp``, ``confidence``/``timestamp`` when the results carry them, ``nbest``."""
+    write_map(os.path.join(out_dir, "hyp"), ((r["uttid"], r["text"]) for r in results))
+    write_confidence_and_timestamps(out_dir, results)
+    if with_nbest:
+        with open(os.path.join(out_dir, "nbest"), "w", encoding="utf-8") as f:
+            for r in sorted(results, key=lambda r: r["uttid"]):
+                for k, h in enumerate(r["nbest"], 1):
+                    f.write(f"{r['uttid']}-{k} {h['score']:.4f} {h['text']}\n")
