@@ -186,89 +186,15 @@ class Trainer:
         return tqdm(total=total, initial=initial, desc=f"epoch {self.epoch}", dynamic_ncols=True)
 
     def fit(self) -> None:
-        tcfg = self.cfg.trainer
-        meta = ckpt.resume(self.engine, self.ckpt_dir, strict=not self.exclude_frozen)
-        if meta:
-            self.epoch, self.batch_in_epoch, self.step = meta["epoch"], meta["batch_in_epoch"], meta["step"]
-            self.skipped_batches = meta.get("skipped_batches", 0)
-            self.skipped_utts = meta.get("skipped_utts", 0)
-            self.last_valid_loss = meta.get("valid_loss")
-            self.last_saved_step = self.step
+        """Train until ``trainer.max_epochs`` or ``trainer.max_steps``, resuming from the last
+        complete checkpoint; validate and save at every epoch end and at the finish."""
+        self._restore()
         self.engine.train()
-        window = {"loss": 0.0, "tokens": 0.0, "correct": 0.0, "frames": 0.0, "n": 0}
-        t_window = time.perf_counter()
-        trained_since_start = 0
-        while self.epoch < tcfg.max_epochs:
-            if tcfg.max_steps and self.step >= tcfg.max_steps:
-                break
-            loader, n_batches = self._loader(self.train_infos, self.epoch, True,
-                                             self.batch_in_epoch)
-            bar = self._progress(n_batches, self.batch_in_epoch)
-            epoch = {"trained": 0, "skipped_batches": 0, "utts": 0, "skipped_utts": 0}
-            last_reason = ""
-            for batch in loader:
-                self.batch_in_epoch += 1
-                if bar:
-                    bar.update(1)
-                for utt, why in batch["skipped"]:
-                    logger.warning("skipping utterance %s: %s", utt, why)
-                    last_reason = f"{utt}: {why}"
-                self.skipped_utts += len(batch["skipped"])
-                epoch["utts"] += len(batch["utts"]) + len(batch["skipped"])
-                epoch["skipped_utts"] += len(batch["skipped"])
-                self._seed_step()
-                ok, loss, stats = True, None, {}
-                if batch["utts"]:
-                    loss, stats = self.loss_fn(self.engine, batch)
-                    ok = bool(torch.isfinite(loss.detach()))
-                # Every rank takes or skips the step together, or collectives would hang.
-                (bad,) = self._all_sum([0.0 if ok and batch["utts"] else 1.0])
-                if bad > 0:
-                    self.skipped_batches += 1
-                    epoch["skipped_batches"] += 1
-                    logger.warning("step %d: batch %d skipped on %d rank(s) (%s)", self.step,
-                                   batch["index"], int(bad),
-                                   "non-finite loss" if batch["utts"] else "no readable utterance")
-                    if not trained_since_start and epoch["skipped_batches"] >= \
-                            tcfg.max_skipped_batches_at_start > 0:
-                        raise TrainingDataError(
-                            f"the first {epoch['skipped_batches']} batches held nothing to "
-                            f"train on (last problem: {last_reason or 'non-finite loss'}); "
-                            "check the training data (utils/validate_data_dir.sh) and "
-                            "trainer.precision")
-                    continue
-                epoch["trained"] += 1
-                trained_since_start += 1
-                boundary = self.engine.is_gradient_accumulation_boundary()
-                self.engine.backward(loss)
-                if boundary and (self.step + 1) % tcfg.log_every == 0:
-                    self._grad_norm = self._own_grad_norm()
-                self.engine.step()
-                window["loss"] += float(loss.detach()) * stats["tokens"]
-                window["tokens"] += stats["tokens"]
-                window["correct"] += stats["correct"]
-                window["frames"] += stats["frames"]
-                window["n"] += 1
-                for key in set(stats) - {"tokens", "correct", "frames"}:  # e.g. ctc_loss
-                    window[key] = window.get(key, 0.0) + stats[key]
-                if not boundary:
-                    continue
-                self.step += 1
-                if self.step % tcfg.log_every == 0:
-                    self._log(window, time.perf_counter() - t_window)
-                    window = dict.fromkeys(window, 0.0)
-                    window["n"] = 0
-                    t_window = time.perf_counter()
-                if tcfg.valid_every and self.step % tcfg.valid_every == 0:
-                    self.validate()
-                if tcfg.save_every and self.step % tcfg.save_every == 0:
-                    self.save()
-                if tcfg.max_steps and self.step >= tcfg.max_steps:
-                    break
-            if bar:
-                bar.close()
-            self._check_epoch(epoch, last_reason)
-            if tcfg.max_steps and self.step >= tcfg.max_steps:
+        self._reset_window()
+        self._trained_since_start = 0
+        while self.epoch < self.cfg.trainer.max_epochs and not self._reached_max_steps():
+            self._train_epoch()
+            if self._reached_max_steps():
                 break
             self.epoch += 1
             self.batch_in_epoch = 0
@@ -283,6 +209,116 @@ class Trainer:
                     "utterances", self.step, self.epoch, self.skipped_batches, self.skipped_utts)
         if self.writer:
             self.writer.close()
+
+    def _restore(self) -> None:
+        """The position and counters of the last complete checkpoint, if any."""
+        meta = ckpt.resume(self.engine, self.ckpt_dir, strict=not self.exclude_frozen)
+        if meta:
+            self.epoch, self.batch_in_epoch, self.step = meta["epoch"], meta["batch_in_epoch"], meta["step"]
+            self.skipped_batches = meta.get("skipped_batches", 0)
+            self.skipped_utts = meta.get("skipped_utts", 0)
+            self.last_valid_loss = meta.get("valid_loss")
+            self.last_saved_step = self.step
+
+    def _reached_max_steps(self) -> bool:
+        max_steps = self.cfg.trainer.max_steps
+        return bool(max_steps) and self.step >= max_steps
+
+    def _reset_window(self) -> None:
+        """Start a new logging window of summed batch statistics."""
+        self._window: Dict[str, float] = {"loss": 0.0, "tokens": 0.0, "correct": 0.0,
+                                          "frames": 0.0, "n": 0}
+        self._t_window = time.perf_counter()
+
+    def _train_epoch(self) -> None:
+        """The rest of the current epoch's batches (from ``batch_in_epoch``)."""
+        loader, n_batches = self._loader(self.train_infos, self.epoch, True, self.batch_in_epoch)
+        bar = self._progress(n_batches, self.batch_in_epoch)
+        epoch = {"trained": 0, "skipped_batches": 0, "utts": 0, "skipped_utts": 0}
+        self._last_reason = ""
+        for batch in loader:
+            self.batch_in_epoch += 1
+            if bar:
+                bar.update(1)
+            if self._train_batch(batch, epoch) and self._reached_max_steps():
+                break
+        if bar:
+            bar.close()
+        self._check_epoch(epoch, self._last_reason)
+
+    def _train_batch(self, batch: Dict[str, Any], epoch: Dict[str, int]) -> bool:
+        """Forward, backward and (at an accumulation boundary) an optimizer step; True when
+        an optimizer step was taken."""
+        for utt, why in batch["skipped"]:
+            logger.warning("skipping utterance %s: %s", utt, why)
+            self._last_reason = f"{utt}: {why}"
+        self.skipped_utts += len(batch["skipped"])
+        epoch["utts"] += len(batch["utts"]) + len(batch["skipped"])
+        epoch["skipped_utts"] += len(batch["skipped"])
+        self._seed_step()
+        forward = self._forward(batch, epoch)
+        if forward is None:
+            return False
+        loss, stats = forward
+        epoch["trained"] += 1
+        self._trained_since_start += 1
+        boundary = self.engine.is_gradient_accumulation_boundary()
+        self.engine.backward(loss)
+        if boundary and (self.step + 1) % self.cfg.trainer.log_every == 0:
+            self._grad_norm = self._own_grad_norm()
+        self.engine.step()
+        self._accumulate(float(loss.detach()), stats)
+        if not boundary:
+            return False
+        self.step += 1
+        self._after_step()
+        return True
+
+    def _forward(self, batch: Dict[str, Any], epoch: Dict[str, int]
+                 ) -> Optional[Tuple[torch.Tensor, Dict[str, float]]]:
+        """(loss, stats), or None when any rank has nothing finite to train on: every rank
+        takes or skips the step together, or collectives would hang."""
+        ok, loss, stats = True, None, {}
+        if batch["utts"]:
+            loss, stats = self.loss_fn(self.engine, batch)
+            ok = bool(torch.isfinite(loss.detach()))
+        (bad,) = self._all_sum([0.0 if ok and batch["utts"] else 1.0])
+        if bad == 0:
+            return loss, stats
+        self.skipped_batches += 1
+        epoch["skipped_batches"] += 1
+        logger.warning("step %d: batch %d skipped on %d rank(s) (%s)", self.step,
+                       batch["index"], int(bad),
+                       "non-finite loss" if batch["utts"] else "no readable utterance")
+        limit = self.cfg.trainer.max_skipped_batches_at_start
+        if not self._trained_since_start and epoch["skipped_batches"] >= limit > 0:
+            raise TrainingDataError(
+                f"the first {epoch['skipped_batches']} batches held nothing to train on (last "
+                f"problem: {self._last_reason or 'non-finite loss'}); check the training data "
+                "(utils/validate_data_dir.sh) and trainer.precision")
+        return None
+
+    def _accumulate(self, loss: float, stats: Dict[str, float]) -> None:
+        w = self._window
+        w["loss"] += loss * stats["tokens"]
+        for key in ("tokens", "correct", "frames"):
+            w[key] += stats[key]
+        w["n"] += 1
+        for key in set(stats) - {"tokens", "correct", "frames"}:  # e.g. ctc_loss
+            w[key] = w.get(key, 0.0) + stats[key]
+
+    def _after_step(self) -> None:
+        """Logging, validation and saving on their step intervals."""
+        tcfg = self.cfg.trainer
+        if self.step % tcfg.log_every == 0:
+            self._log(self._window, time.perf_counter() - self._t_window)
+            window = dict.fromkeys(self._window, 0.0)
+            window["n"] = 0
+            self._window, self._t_window = window, time.perf_counter()
+        if tcfg.valid_every and self.step % tcfg.valid_every == 0:
+            self.validate()
+        if tcfg.save_every and self.step % tcfg.save_every == 0:
+            self.save()
 
     def _own_grad_norm(self) -> Optional[float]:
         """The gradient norm before clipping, for engines that do not report one (ZeRO
