@@ -21,6 +21,7 @@ def main(argv=None) -> int:
     p = export_parser(__doc__, 10, "model")
     args = p.parse_args(argv)
     setup_logging()
+    # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
     from fireredasr.train import aed_task
     from fireredasr.train.checkpoint import average_experiment
 

@@ -22,6 +22,7 @@ def main(argv=None) -> int:
     p.add_argument("--copy_llm", action="store_true")
     args = p.parse_args(argv)
     setup_logging()
+    # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
     from fireredasr.train import llm_task
     from fireredasr.train.checkpoint import average_experiment
 

@@ -19,6 +19,7 @@ def main(argv=None) -> int:
     p = export_parser(__doc__, 2, "elm")
     args = p.parse_args(argv)
     setup_logging()
+    # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
     from fireredasr.train import aed_task, lm_task
     from fireredasr.train.checkpoint import average_experiment
 

@@ -19,6 +19,7 @@ logger = logging.getLogger("export_onnx")
 
 
 def main(argv=None) -> int:
+    # onnx and onnxruntime load only in this command (the defaults come from their module)
     from fireredasr.deploy.onnx_export import DEFAULT_MAX_LEN, DEFAULT_OPSET
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -33,7 +34,7 @@ def main(argv=None) -> int:
                    help="1: compare the graphs with PyTorch on random input after export")
     args = p.parse_args(argv)
     setup_logging()
-    from fireredasr.deploy.onnx_check import check_export
+    from fireredasr.deploy.onnx_check import check_export  # as above: onnx, onnxruntime
     from fireredasr.deploy.onnx_export import OnnxExportError, export_onnx
 
     try:

@@ -29,6 +29,7 @@ def main(argv=None) -> int:
     p.add_argument("--ngpu", type=int, default=0)
     args = p.parse_args(argv)
     setup_logging()
+    # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
     from fireredasr.decode.elm_sweep import sweep_elm_weight
 
     try:

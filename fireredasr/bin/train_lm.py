@@ -19,6 +19,7 @@ from fireredasr.bin.train_aed import CONF_DIR
 
 @hydra.main(config_path=CONF_DIR, config_name="train_lm", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
     from fireredasr.train.run import run_lm_training, run_or_exit
 
     run_or_exit(run_lm_training, cfg)

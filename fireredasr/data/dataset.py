@@ -20,6 +20,7 @@ from fireredasr.data.kaldi_dir import DataDir
 from fireredasr.data.prep_report import PrepReport
 from fireredasr.data.processor import (UttInfo, collate, collate_tokens, load_features,
                                        spec_augment)
+from fireredasr.data.text_lines import iter_lines, split_key
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +95,6 @@ def _finish_table(report: PrepReport, infos: List[UttInfo], with_unk: int, name:
 def _sentences(kaldi_texts: Sequence[str], plain_texts: Sequence[str]):
     """(key, sentence) from Kaldi ``text`` files (``uttid text``) and plain files (one
     sentence per line, keyed ``file:line``)."""
-    from fireredasr.data.text_lines import iter_lines, split_key
-
     for path in kaldi_texts:
         for _, line in iter_lines(path):
             if line.strip():

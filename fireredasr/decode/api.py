@@ -84,7 +84,7 @@ class FireRedAsr:
             model, tokenizer = load_llm_model(model_dir, merge_lora=True,
                                               attn_implementation="sdpa")
         else:
-            from fireredasr.deploy.onnx_model import OnnxAed
+            from fireredasr.deploy.onnx_model import OnnxAed  # onnxruntime: only when asked
 
             model = OnnxAed(model_dir, int8=ONNX_ASR_TYPES[asr_type])
             frontend = Frontend(model.cmvn)

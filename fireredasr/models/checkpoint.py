@@ -14,6 +14,13 @@ from typing import Any, Dict, Tuple
 import torch
 
 from fireredasr.models import released_layout as layout
+from fireredasr.models.adapter import Adapter
+from fireredasr.models.fireredasr_aed import FireRedAsrAed
+from fireredasr.models.fireredasr_llm import (LORA_TARGETS, FireRedAsrLlm, build_encoder,
+                                              llm_state_keys_ok)
+from fireredasr.models.lstm_lm import LstmLm
+from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, SPEECH_TOKEN,
+                                                build_llm_tokenizer)
 
 torch.serialization.add_safe_globals([argparse.Namespace])
 
@@ -61,8 +68,6 @@ def load_aed_model(path: str, map_location: str = "cpu") -> Tuple[torch.nn.Modul
 
     A package with ``ctc.*`` weights is a FireRedASR2 model: it gets the CTC head and v2's
     encoder-length rule."""
-    from fireredasr.models.fireredasr_aed import FireRedAsrAed
-
     package = load_package(path, map_location)
     with_ctc = any(k.startswith("ctc.") for k in package["model_state_dict"])
     model = FireRedAsrAed.from_args(package["args"], ctc=with_ctc)
@@ -80,8 +85,6 @@ def save_aed_model(path: str, model: torch.nn.Module) -> None:
 
 def load_aed_encoder(path: str) -> torch.nn.Module:
     """The Conformer encoder of an AED package (FireRedASR-LLM's encoder initialisation)."""
-    from fireredasr.models.fireredasr_llm import build_encoder
-
     package = load_package(path)
     encoder = build_encoder(package["args"])
     state = {k[len("encoder."):]: v for k, v in package["model_state_dict"].items()
@@ -91,6 +94,28 @@ def load_aed_encoder(path: str) -> torch.nn.Module:
     except RuntimeError as e:
         raise CheckpointError(f"{path}: the encoder weights do not match its args: {e}") from e
     return encoder
+
+
+def load_llm(llm_dir: str, use_lora: bool, dtype: torch.dtype = torch.float32,
+             attn_implementation: str = "eager", lora_r: int = 64, lora_alpha: int = 16,
+             lora_dropout: float = 0.05) -> nn.Module:
+    """A causal LM from a local folder, wrapped with peft LoRA adapters when ``use_lora``."""
+    from transformers import AutoModelForCausalLM  # heavy: only where an LLM is loaded
+
+    try:
+        llm = AutoModelForCausalLM.from_pretrained(llm_dir, dtype=dtype,
+                                                   attn_implementation=attn_implementation)
+    except Exception as e:  # safetensors, OSError, ValueError...: all mean an unusable folder
+        raise CheckpointError(f"cannot load the LLM from {llm_dir}: {type(e).__name__}: "
+                              f"{str(e).strip().splitlines()[0] if str(e).strip() else ''} "
+                              "(incomplete download or truncated weights?)") from e
+    if use_lora:
+        from peft import LoraConfig, get_peft_model
+
+        llm = get_peft_model(llm, LoraConfig(r=lora_r, lora_alpha=lora_alpha,
+                                             target_modules=LORA_TARGETS,
+                                             lora_dropout=lora_dropout, task_type="CAUSAL_LM"))
+    return llm
 
 
 def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32,
@@ -104,11 +129,6 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32,
     ``attn_implementation="sdpa"`` uses fused attention; the defaults are the released
     loader's (unmerged LoRA, eager attention).
     """
-    from fireredasr.models.adapter import Adapter
-    from fireredasr.models.fireredasr_llm import FireRedAsrLlm, llm_state_keys_ok, load_llm
-    from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, SPEECH_TOKEN,
-                                                    build_llm_tokenizer)
-
     package = load_package(os.path.join(model_dir, layout.MODEL))
     args = package["args"]
     if not hasattr(args, "encoder_downsample_rate"):
@@ -145,8 +165,6 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32,
 
 def load_elm(elm_dir: str, map_location: str = "cpu") -> torch.nn.Module:
     """The external LSTM LM of a FireRedASR2 ``elm/`` folder (``model.pth.tar``), loaded strictly."""
-    from fireredasr.models.lstm_lm import LstmLm
-
     path = os.path.join(elm_dir, layout.MODEL)
     package = load_package(path, map_location)
     try:

@@ -6,7 +6,6 @@ single ``<speech>`` token of the prompt is replaced by the adapter outputs.
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import List, Optional, Tuple
 
 import torch
@@ -16,8 +15,6 @@ from fireredasr.models.adapter import Adapter
 from fireredasr.data.processor import IGNORE_ID
 from fireredasr.models.conformer_encoder import ConformerEncoder
 
-logger = logging.getLogger(__name__)
-
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "gate_proj", "down_proj"]
 
 
@@ -25,30 +22,6 @@ def build_encoder(aed_args: argparse.Namespace) -> ConformerEncoder:
     return ConformerEncoder(aed_args.idim, aed_args.n_layers_enc, aed_args.n_head,
                             aed_args.d_model, aed_args.residual_dropout, aed_args.dropout_rate,
                             aed_args.kernel_size, aed_args.pe_maxlen)
-
-
-def load_llm(llm_dir: str, use_lora: bool, dtype: torch.dtype = torch.float32,
-             attn_implementation: str = "eager", lora_r: int = 64, lora_alpha: int = 16,
-             lora_dropout: float = 0.05) -> nn.Module:
-    """A causal LM from a local folder, wrapped with peft LoRA adapters when ``use_lora``."""
-    from transformers import AutoModelForCausalLM
-
-    from fireredasr.models.checkpoint import CheckpointError
-
-    try:
-        llm = AutoModelForCausalLM.from_pretrained(llm_dir, dtype=dtype,
-                                                   attn_implementation=attn_implementation)
-    except Exception as e:  # safetensors, OSError, ValueError...: all mean an unusable folder
-        raise CheckpointError(f"cannot load the LLM from {llm_dir}: {type(e).__name__}: "
-                              f"{str(e).strip().splitlines()[0] if str(e).strip() else ''} "
-                              "(incomplete download or truncated weights?)") from e
-    if use_lora:
-        from peft import LoraConfig, get_peft_model
-
-        llm = get_peft_model(llm, LoraConfig(r=lora_r, lora_alpha=lora_alpha,
-                                             target_modules=LORA_TARGETS,
-                                             lora_dropout=lora_dropout, task_type="CAUSAL_LM"))
-    return llm
 
 
 class FireRedAsrLlm(nn.Module):

@@ -12,8 +12,8 @@ from omegaconf import DictConfig
 
 from fireredasr.models import released_layout as layout
 from fireredasr.models.adapter import Adapter
-from fireredasr.models.checkpoint import CheckpointError, load_aed_encoder, save_package
-from fireredasr.models.fireredasr_llm import FireRedAsrLlm, is_package_key, load_llm
+from fireredasr.models.checkpoint import CheckpointError, load_aed_encoder, load_llm, save_package
+from fireredasr.models.fireredasr_llm import FireRedAsrLlm, is_package_key
 from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, IGNORE_ID, SPEECH_TOKEN,
                                                 build_llm_tokenizer, encode_prompts)
 

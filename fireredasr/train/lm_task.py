@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 
 from fireredasr.models.checkpoint import save_elm
 from fireredasr.models.lstm_lm import ELM_EOS_ID, ELM_PAD_ID, ELM_SOS_ID, LstmLm
+from fireredasr.train.aed_task import special_ids
 from fireredasr.train.loss import label_smoothed_ce, token_accuracy
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,6 @@ logger = logging.getLogger(__name__)
 
 def check_dictionary(tokenizer) -> Tuple[int, int, int]:
     """(sos, eos, pad) of the dictionary, which must sit where the released LM fixes them."""
-    from fireredasr.train.aed_task import special_ids
-
     sos, eos, pad = special_ids(tokenizer)
     if (sos, eos, pad) != (ELM_SOS_ID, ELM_EOS_ID, ELM_PAD_ID):
         raise ValueError(f"dict.txt has <sos>/<eos>/<pad> at {sos}/{eos}/{pad}; the released "

@@ -8,6 +8,14 @@ import sys
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from fireredasr.data.cmvn import GlobalCMVN
+from fireredasr.data.dataset import build_text_table, build_utterance_table
+from fireredasr.data.frontend import Frontend
+from fireredasr.models.checkpoint import CheckpointError
+from fireredasr.tokenizer.llm_tokenizer import clean_text
+from fireredasr.train import aed_task, llm_task, lm_task
+from fireredasr.train.trainer import Trainer, TrainingDataError, init_distributed
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,9 +47,6 @@ def use_hydra_output_dir(cfg: DictConfig) -> None:
 def run_or_exit(train, cfg: DictConfig) -> None:
     """Run a training function; set-up problems (missing data, a bad config value, an
     unfitting checkpoint) end the job with a message instead of a traceback."""
-    from fireredasr.models.checkpoint import CheckpointError
-    from fireredasr.train.trainer import TrainingDataError
-
     try:
         train(cfg)
     except (FileNotFoundError, ValueError, CheckpointError, TrainingDataError) as e:
@@ -51,8 +56,6 @@ def run_or_exit(train, cfg: DictConfig) -> None:
 
 def start_run(cfg: DictConfig):
     """Distributed init, the experiment folder, logging and the resolved config snapshot."""
-    from fireredasr.train.trainer import init_distributed
-
     rank, world = init_distributed()
     use_hydra_output_dir(cfg)
     setup_run_logging(cfg.exp_dir, rank)
@@ -74,10 +77,6 @@ def finish_run() -> None:
 
 def load_data(cfg: DictConfig, tokenize, unk_id: int):
     """(frontend, train utterances, valid utterances) from the ``data`` config."""
-    from fireredasr.data.cmvn import GlobalCMVN
-    from fireredasr.data.dataset import build_utterance_table
-    from fireredasr.data.frontend import Frontend
-
     d = cfg.data
     tables = [build_utterance_table(path, tokenize, unk_id, d.min_frames, d.max_frames,
                                     d.max_tokens, name)
@@ -86,9 +85,6 @@ def load_data(cfg: DictConfig, tokenize, unk_id: int):
 
 
 def run_aed_training(cfg: DictConfig) -> None:
-    from fireredasr.train import aed_task
-    from fireredasr.train.trainer import Trainer
-
     rank, world = start_run(cfg)
     tokenizer = aed_task.load_tokenizer(cfg.data.lang_dir)
     frontend, train, valid = load_data(cfg, lambda text: tokenizer.tokenize(text)[1],
@@ -106,10 +102,6 @@ def run_aed_training(cfg: DictConfig) -> None:
 
 
 def run_llm_training(cfg: DictConfig) -> None:
-    from fireredasr.tokenizer.llm_tokenizer import clean_text
-    from fireredasr.train import llm_task
-    from fireredasr.train.trainer import Trainer
-
     rank, world = start_run(cfg)
     torch.manual_seed(cfg.seed)  # identical adapter/LoRA initialisation on every rank
     model, tokenizer = llm_task.build_model(cfg.model)
@@ -125,10 +117,6 @@ def run_llm_training(cfg: DictConfig) -> None:
 
 def run_lm_training(cfg: DictConfig) -> None:
     """The external LSTM LM: text of data.train_dir (+ data.extra_text files), AED dictionary."""
-    from fireredasr.data.dataset import build_text_table
-    from fireredasr.train import aed_task, lm_task
-    from fireredasr.train.trainer import Trainer
-
     rank, world = start_run(cfg)
     tokenizer = aed_task.load_tokenizer(cfg.data.lang_dir)
     ids = lm_task.check_dictionary(tokenizer)
