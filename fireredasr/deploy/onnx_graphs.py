@@ -23,7 +23,6 @@ from typing import Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from fireredasr.models.fireredasr_aed import FireRedAsrAed
 
@@ -58,7 +57,6 @@ class DecoderStepGraph(nn.Module):
                 cross_k: torch.Tensor, cross_v: torch.Tensor, offset: torch.Tensor,
                 cross_bias: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         dec = self.decoder
-        n = tokens.size(0)
         positions = torch.arange(self_k.size(2), device=tokens.device)
         # Where the new key/value goes, and which positions the query may see.
         write = (positions == offset).to(self_k.dtype).view(1, -1, 1, 1)
@@ -67,22 +65,18 @@ class DecoderStepGraph(nn.Module):
         x = dec.tgt_word_emb(tokens) * dec.scale + pe
         new_k, new_v = [], []
         for i, layer in enumerate(dec.layer_stack):
-            sa = layer.self_attn
-            h = layer.self_attn_norm(x)
-            k = sa.w_ks(h).view(n, 1, sa.n_head, sa.d_k)
-            v = sa.w_vs(h).view(n, 1, sa.n_head, sa.d_k)
-            k_cache = self_k[i] * (1.0 - write) + k * write  # (N, max_len, H, d_k)
-            v_cache = self_v[i] * (1.0 - write) + v * write
-            new_k.append(k_cache)
-            new_v.append(v_cache)
-            ctx = F.scaled_dot_product_attention(sa.heads(sa.w_qs(h)), k_cache.transpose(1, 2),
-                                                 v_cache.transpose(1, 2), attn_mask=visible)
-            x = x + sa.output(ctx)
+            def cache(k: torch.Tensor, v: torch.Tensor, i: int = i
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+                # sherpa-onnx's layout (N, max_len, H, d_k); the new position is blended in
+                # at ``offset`` (no data-dependent slicing in the graph).
+                k_cache = self_k[i] * (1.0 - write) + k.transpose(1, 2) * write
+                v_cache = self_v[i] * (1.0 - write) + v.transpose(1, 2) * write
+                new_k.append(k_cache)
+                new_v.append(v_cache)
+                return k_cache.transpose(1, 2), v_cache.transpose(1, 2)
+
             ca = layer.cross_attn
-            ctx = F.scaled_dot_product_attention(ca.heads(ca.w_qs(layer.cross_attn_norm(x))),
-                                                 ca.heads(cross_k[i]), ca.heads(cross_v[i]),
-                                                 attn_mask=cross_bias)
-            x = x + ca.output(ctx)
-            x = x + layer.mlp(layer.mlp_norm(x))
+            x = layer(x, (ca.heads(cross_k[i]), ca.heads(cross_v[i])), visible, cross_bias,
+                      cache)
         logits = dec.tgt_word_prj(dec.layer_norm_out(x))
         return logits, torch.stack(new_k), torch.stack(new_v)

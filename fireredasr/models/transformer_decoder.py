@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -87,6 +87,11 @@ class PositionwiseFeedForward(nn.Module):
         return self.dropout(self.w_2(self.act(self.w_1(x))))
 
 
+# Stores a layer's new self-attention keys/values (R, H, L, d_k) and returns the keys/values
+# of every position so far: a preallocated buffer in the search, graph inputs in ONNX.
+KeyValueCache = Callable[[torch.Tensor, torch.Tensor], Tuple[torch.Tensor, torch.Tensor]]
+
+
 class DecoderLayer(nn.Module):
     """Pre-LN layer: causal self-attention, cross-attention on the encoder output, GELU MLP."""
 
@@ -99,12 +104,42 @@ class DecoderLayer(nn.Module):
         self.mlp_norm = nn.LayerNorm(d_model)
         self.mlp = PositionwiseFeedForward(d_model, d_model * 4, dropout)
 
-    def forward(self, x: torch.Tensor, enc: torch.Tensor, self_mask: torch.Tensor,
-                cross_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cross_kv: Tuple[torch.Tensor, torch.Tensor],
+                self_mask: Optional[torch.Tensor], cross_mask: Optional[torch.Tensor],
+                self_cache: Optional[KeyValueCache] = None, beam: int = 1) -> torch.Tensor:
+        """The one implementation of the layer, for training, cached search and ONNX.
+
+        x: (R, L, d) positions to compute. ``cross_kv``: the encoder output's projected keys
+        and values (N, H, T, d_k), R = N * beam, the ``beam`` rows of an utterance adjacent.
+        ``self_cache``, when given, stores the new positions' self-attention keys/values and
+        returns those of every position so far (the incremental path); without it the L
+        positions attend among themselves (teacher forcing). Masks are bool (True: may
+        attend) or additive float.
+        """
+        sa = self.self_attn
         h = self.self_attn_norm(x)
-        x = x + self.self_attn(h, h, self_mask)
-        x = x + self.cross_attn(self.cross_attn_norm(x), enc, cross_mask)
+        k, v = sa.project_kv(h)
+        if self_cache is not None:
+            k, v = self_cache(k, v)
+        x = x + sa.output(attend(sa.heads(sa.w_qs(h)), k, v, self_mask))
+        x = x + self.cross_attention(self.cross_attn_norm(x), cross_kv, cross_mask, beam)
         return x + self.mlp(self.mlp_norm(x))
+
+    def cross_attention(self, x: torch.Tensor, cross_kv: Tuple[torch.Tensor, torch.Tensor],
+                        mask: Optional[torch.Tensor], beam: int) -> torch.Tensor:
+        """Attention on the encoder output. With ``beam`` > 1 the beam rows of an utterance
+        become extra query positions of it, so its keys/values are used once, never copied
+        per beam."""
+        ca = self.cross_attn
+        q = ca.heads(ca.w_qs(x))  # (R, H, L, d_k)
+        if beam == 1:
+            return ca.output(attend(q, *cross_kv, mask))
+        r, h, length, d_k = q.shape
+        n = r // beam
+        q = q.view(n, beam, h, length, d_k).transpose(1, 2).reshape(n, h, beam * length, d_k)
+        ctx = attend(q, *cross_kv, mask)
+        ctx = ctx.view(n, h, beam, length, d_k).transpose(1, 2).reshape(r, h, length, d_k)
+        return ca.output(ctx)
 
 
 @dataclass
@@ -124,6 +159,15 @@ class DecoderState:
     cross_mask: torch.Tensor  # (N, 1, 1, T_enc) bool
     beam: int
     length: int = 0
+
+    def layer_cache(self, i: int) -> KeyValueCache:
+        """Layer ``i``'s cache: the new position goes into the buffers at ``length``."""
+        def store(k: torch.Tensor, v: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+            t = self.length
+            self.self_k[i][:, :, t: t + 1] = k
+            self.self_v[i][:, :, t: t + 1] = v
+            return self.self_k[i][:, :, : t + 1], self.self_v[i][:, :, : t + 1]
+        return store
 
     def reorder(self, rows: torch.Tensor) -> None:
         """Keep the hypotheses ``rows`` (R,) after beam pruning; rows stay within their utterance.
@@ -178,7 +222,7 @@ class TransformerDecoder(nn.Module):
         cross_mask = enc_mask[:, None, None, :]
         x = self.embed(ys_in)
         for layer in self.layer_stack:
-            x = layer(x, enc, self_mask, cross_mask)
+            x = layer(x, layer.cross_attn.project_kv(enc), self_mask, cross_mask)
         return self.tgt_word_prj(self.layer_norm_out(x))
 
     # ---- incremental decoding -------------------------------------------------------------
@@ -207,24 +251,8 @@ class TransformerDecoder(nn.Module):
         x = self.embed(tokens[:, None], offset=t)  # (R, 1, d)
         state.key_valid[:, t] = tokens != self.pad_id
         self_mask = state.key_valid[:, None, None, : t + 1]
-        n, beam = state.cross_mask.size(0), state.beam
         for i, layer in enumerate(self.layer_stack):
-            sa = layer.self_attn
-            h = layer.self_attn_norm(x)
-            k, v = sa.project_kv(h)
-            state.self_k[i][:, :, t: t + 1] = k
-            state.self_v[i][:, :, t: t + 1] = v
-            ctx = attend(sa.heads(sa.w_qs(h)), state.self_k[i][:, :, : t + 1],
-                         state.self_v[i][:, :, : t + 1], self_mask)
-            x = x + sa.output(ctx)
-            # Cross-attention: the beam rows of an utterance become its query positions, so
-            # the encoder keys/values are used once per utterance, never copied per beam.
-            ca = layer.cross_attn
-            q = ca.heads(ca.w_qs(layer.cross_attn_norm(x)))  # (R, H, 1, d_k)
-            q = q.view(n, beam, ca.n_head, ca.d_k).transpose(1, 2)  # (N, H, beam, d_k)
-            ctx = attend(q, state.cross_k[i], state.cross_v[i], state.cross_mask)
-            ctx = ctx.transpose(1, 2).reshape(n * beam, ca.n_head, 1, ca.d_k)
-            x = x + ca.output(ctx)
-            x = x + layer.mlp(layer.mlp_norm(x))
+            x = layer(x, (state.cross_k[i], state.cross_v[i]), self_mask, state.cross_mask,
+                      state.layer_cache(i), state.beam)
         state.length = t + 1
         return self.tgt_word_prj(self.layer_norm_out(x[:, 0]))
