@@ -81,15 +81,14 @@ def step_flops(model, loss_fn, batch) -> float:
 def run(mcfg, precision: str, batch, steps: int, device: str) -> float:
     import deepspeed
 
-    model, tokenizer = llm_task.build_model(mcfg)
+    model, _ = llm_task.build_model(mcfg)
     trainer = OmegaConf.create({"precision": precision, "grad_accum": 1, "grad_clip": 5.0})
     ds = OmegaConf.load(REPO / "conf" / "deepspeed" / "zero2.yaml")
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, optimizer=opt,
                                            config=deepspeed_config(ds, trainer))
-    loss_fn = llm_task.compute_loss(tokenizer)
-    return time_steps(engine, lambda: loss_fn(engine, batch)[0], steps, 1, device)
+    return time_steps(engine, lambda: llm_task.compute_loss(engine, batch)[0], steps, 1, device)
 
 
 def main() -> int:
@@ -108,14 +107,14 @@ def main() -> int:
                                {"encoder_init": aed_path, "llm_dir": llm_dir,
                                 "lora_r": args.lora_r, "attn_implementation": "sdpa"})
         g = torch.Generator().manual_seed(0)
+        model, tokenizer = llm_task.build_model(mcfg)
         batch = {"feats": torch.randn(args.utts, args.frames, 80, generator=g),
                  "feat_lengths": torch.full((args.utts,), args.frames, dtype=torch.long),
-                 "texts": corpus[: args.utts]}
-        model, tokenizer = llm_task.build_model(mcfg)
+                 **llm_task.prompt_targets(tokenizer, corpus[: args.utts])}
         model.to(args.device)
         n_all = sum(q.numel() for q in model.parameters())
         n_train = sum(q.numel() for q in model.parameters() if q.requires_grad)
-        flops = step_flops(model, llm_task.compute_loss(tokenizer), batch)
+        flops = step_flops(model, llm_task.compute_loss, batch)
         del model
         audio = args.utts * args.frames / 100.0
         shape = (f"{args.llm} LLM body, vocabulary {len(tokenizer)}; encoder {args.encoder}; "

@@ -22,18 +22,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     setup_logging()
     # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
-    from fireredasr.train import aed_task
-    from fireredasr.train.checkpoint import average_experiment
+    from fireredasr.train.aed_task import AedTask
+    from fireredasr.train.run import export_run
 
+    out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
     try:
-        cfg, state = average_experiment(args.exp_dir, args.num, args.mode)
+        export_run(AedTask, args.exp_dir, args.num, args.mode, out_dir)
     except (FileNotFoundError, ValueError) as e:
         logger.error("%s", e)
         return 1
-    tokenizer = aed_task.load_tokenizer(cfg.data.lang_dir)
-    out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
-    aed_task.export_model_folder(out_dir, aed_task.model_args(cfg.model, tokenizer), state,
-                                 cfg.data.lang_dir, cfg.data.cmvn)
     logger.info("exported %s", out_dir)
     return 0
 

@@ -23,16 +23,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     setup_logging()
     # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
-    from fireredasr.train import llm_task
-    from fireredasr.train.checkpoint import average_experiment
+    from fireredasr.train.llm_task import LlmTask
+    from fireredasr.train.run import export_run
 
+    out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
     try:
-        cfg, state = average_experiment(args.exp_dir, args.num, args.mode, exclude_frozen=True)
+        export_run(LlmTask, args.exp_dir, args.num, args.mode, out_dir, copy_llm=args.copy_llm)
     except (FileNotFoundError, ValueError) as e:
         logger.error("%s", e)
         return 1
-    out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
-    llm_task.export_model_folder(out_dir, cfg.model, state, cfg.data.cmvn, args.copy_llm)
     logger.info("exported %s", out_dir)
     return 0
 

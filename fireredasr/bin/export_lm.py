@@ -20,17 +20,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     setup_logging()
     # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
-    from fireredasr.train import aed_task, lm_task
-    from fireredasr.train.checkpoint import average_experiment
+    from fireredasr.train.lm_task import LmTask
+    from fireredasr.train.run import export_run
 
+    out_dir = args.out_dir or os.path.join(args.exp_dir, "elm")
     try:
-        cfg, state = average_experiment(args.exp_dir, args.num, args.mode)
-        vocab = len(aed_task.load_tokenizer(cfg.data.lang_dir))
+        export_run(LmTask, args.exp_dir, args.num, args.mode, out_dir)
     except (FileNotFoundError, ValueError) as e:
         logger.error("%s", e)
         return 1
-    out_dir = args.out_dir or os.path.join(args.exp_dir, "elm")
-    lm_task.export_model_folder(out_dir, cfg.model, vocab, state)
     logger.info("exported %s", out_dir)
     return 0
 

@@ -20,9 +20,10 @@ CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", 
 @hydra.main(config_path=CONF_DIR, config_name="train_aed", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
-    from fireredasr.train.run import run_aed_training, run_or_exit
+    from fireredasr.train.aed_task import AedTask
+    from fireredasr.train.run import train_or_exit
 
-    run_or_exit(run_aed_training, cfg)
+    train_or_exit(AedTask, cfg)
 
 
 if __name__ == "__main__":

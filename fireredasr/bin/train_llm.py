@@ -21,9 +21,10 @@ CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", 
 @hydra.main(config_path=CONF_DIR, config_name="train_llm", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
-    from fireredasr.train.run import run_llm_training, run_or_exit
+    from fireredasr.train.llm_task import LlmTask
+    from fireredasr.train.run import train_or_exit
 
-    run_or_exit(run_llm_training, cfg)
+    train_or_exit(LlmTask, cfg)
 
 
 if __name__ == "__main__":

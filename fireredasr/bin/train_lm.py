@@ -20,9 +20,10 @@ from fireredasr.bin.train_aed import CONF_DIR
 @hydra.main(config_path=CONF_DIR, config_name="train_lm", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
-    from fireredasr.train.run import run_lm_training, run_or_exit
+    from fireredasr.train.lm_task import LmTask
+    from fireredasr.train.run import train_or_exit
 
-    run_or_exit(run_lm_training, cfg)
+    train_or_exit(LmTask, cfg)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import random
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ import torch
 from fireredasr.data.frontend import Frontend
 from fireredasr.data.kaldi_dir import DataDir
 from fireredasr.data.prep_report import PrepReport
-from fireredasr.data.processor import (UttInfo, collate, collate_tokens, load_features,
+from fireredasr.data.processor import (UttInfo, collate_features, load_features,
                                        spec_augment)
 from fireredasr.data.text_lines import iter_lines, split_key
 
@@ -174,16 +174,18 @@ def shard(batches: List[List[int]], rank: int, world_size: int, pad: bool = Fals
 class BatchDataset(torch.utils.data.Dataset):
     """Item k is the collated batch ``batches[k]`` (``None`` entries give an empty batch).
 
-    ``cfg`` is the ``data`` section of the training config (conf/data/*.yaml). Without a
-    ``frontend`` the task is text-only and a batch holds only the token tensors.
+    ``cfg`` is the ``data`` section of the training config (conf/data/*.yaml). ``targets``
+    (the task's) builds a batch's target tensors from its utterances. Without a ``frontend``
+    the task is text-only and a batch holds only the targets.
     """
 
     def __init__(self, infos: Sequence[UttInfo], batches: Sequence[Optional[List[int]]],
-                 frontend: Optional[Frontend], cfg: Any, sos_id: int, eos_id: int, pad_id: int,
+                 frontend: Optional[Frontend], cfg: Any,
+                 targets: Callable[[Sequence[UttInfo]], Dict[str, Any]],
                  seed: int, epoch: int, train: bool, first_index: int = 0):
         self.infos, self.batches = infos, list(batches)
         self.frontend, self.cfg = frontend, cfg
-        self.ids = (sos_id, eos_id, pad_id)
+        self.targets = targets
         self.seed, self.epoch, self.train = seed, epoch, train
         self.first_index = first_index  # position of batches[0] within the epoch (resume)
 
@@ -197,11 +199,12 @@ class BatchDataset(torch.utils.data.Dataset):
             return {"utts": [], "skipped": [], "index": index}
         if self.frontend is None:  # a text-only task: token sequences, no audio
             infos = [self.infos[i] for i in batch]
-            return dict(collate_tokens([x.token_ids for x in infos], *self.ids),
-                        utts=[x.utt for x in infos], texts=[x.text for x in infos],
-                        skipped=[], index=index)
+            return dict(self.targets(infos), utts=[x.utt for x in infos],
+                        texts=[x.text for x in infos], skipped=[], index=index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        utts, feats, ys, texts, skipped = [], [], [], [], []
+        kept: List[UttInfo] = []
+        feats: List[np.ndarray] = []
+        skipped: List[Tuple[str, str]] = []
         aug = self.cfg.spec_augment
         for i in batch:
             info = self.infos[i]
@@ -218,15 +221,12 @@ class BatchDataset(torch.utils.data.Dataset):
             if self.train and aug.get("enabled", False):
                 f = spec_augment(f, rng, aug["num_freq_masks"], aug["max_freq_width"],
                                  aug["num_time_masks"], aug["max_time_ratio"])
-            utts.append(info.utt)
+            kept.append(info)
             feats.append(f)
-            ys.append(info.token_ids)
-            texts.append(info.text)
-        out: Dict[str, Any] = {"utts": [], "skipped": skipped, "index": index}
-        if utts:
-            out = dict(collate(utts, feats, ys, *self.ids), texts=texts, skipped=skipped,
-                       index=index)
-        return out
+        if not kept:
+            return {"utts": [], "skipped": skipped, "index": index}
+        return dict(collate_features([x.utt for x in kept], feats), **self.targets(kept),
+                    texts=[x.text for x in kept], skipped=skipped, index=index)
 
 
 def make_loader(dataset: BatchDataset, num_workers: int, prefetch_factor: int

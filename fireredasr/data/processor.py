@@ -6,7 +6,7 @@ is a deterministic function of (seed, epoch, batch index) and resumed runs see t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import kaldiio
 import numpy as np
@@ -79,12 +79,16 @@ def collate_tokens(token_ids: List[Sequence[int]], sos_id: int, eos_id: int, pad
     }
 
 
-def collate(utts: List[str], feats: List[np.ndarray], token_ids: List[Sequence[int]],
-            sos_id: int, eos_id: int, pad_id: int) -> Dict[str, torch.Tensor]:
-    """Pad a batch: feats (N, T, D), feat_lengths, the :func:`collate_tokens` targets, and
-    the utterance ids."""
+def collate_features(utts: List[str], feats: List[np.ndarray]) -> Dict[str, Any]:
+    """Pad a batch's features: feats (N, T, D), feat_lengths, and the utterance ids."""
     feat_t = [torch.from_numpy(np.ascontiguousarray(f, dtype=np.float32)) for f in feats]
     lengths = torch.tensor([f.shape[0] for f in feat_t], dtype=torch.long)
     padded = torch.nn.utils.rnn.pad_sequence(feat_t, batch_first=True)
-    return dict(collate_tokens(token_ids, sos_id, eos_id, pad_id), utts=utts, feats=padded,
-                feat_lengths=lengths)
+    return {"utts": utts, "feats": padded, "feat_lengths": lengths}
+
+
+def collate(utts: List[str], feats: List[np.ndarray], token_ids: List[Sequence[int]],
+            sos_id: int, eos_id: int, pad_id: int) -> Dict[str, Any]:
+    """An AED batch: :func:`collate_features` plus the :func:`collate_tokens` targets."""
+    return dict(collate_tokens(token_ids, sos_id, eos_id, pad_id),
+                **collate_features(utts, feats))

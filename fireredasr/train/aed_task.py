@@ -5,12 +5,12 @@ import argparse
 import logging
 import os
 import shutil
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from omegaconf import DictConfig
 
-from fireredasr.data.processor import IGNORE_ID
+from fireredasr.data.processor import IGNORE_ID, UttInfo, collate_tokens
 from fireredasr.models import released_layout as layout
 from fireredasr.models.checkpoint import CheckpointError, load_package, save_package
 from fireredasr.models.ctc import CTC, CTC_BLANK_ID
@@ -18,6 +18,7 @@ from fireredasr.models.fireredasr_aed import FireRedAsrAed
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
 from fireredasr.tokenizer.pinyin_units import PinyinUnits
 from fireredasr.train.loss import label_smoothed_ce, token_accuracy
+from fireredasr.train.task import Stats, Task
 
 logger = logging.getLogger(__name__)
 
@@ -154,3 +155,37 @@ def export_model_folder(out_dir: str, args: argparse.Namespace,
         if not os.path.isfile(src):
             raise FileNotFoundError(f"{src} not found for the exported model folder")
         shutil.copyfile(src, os.path.join(out_dir, name))
+
+
+class AedTask(Task):
+    """FireRedASR-AED training (conf/train_aed.yaml): attention decoder with optional joint
+    CTC (a FireRedASR2-layout model) and the auxiliary pinyin CTC."""
+
+    def __init__(self, cfg: DictConfig):
+        super().__init__(cfg)
+        self.tokenizer = load_tokenizer(cfg.data.lang_dir)
+        self.ids = special_ids(self.tokenizer)
+        self.pinyin = pinyin_units(cfg.model, self.tokenizer)
+        self._loss = compute_loss(cfg.trainer.label_smoothing,
+                                  float(cfg.model.get("ctc_weight", 0.0)), self.pinyin,
+                                  float(cfg.model.get("pinyin_ctc_weight", 0.0)))
+
+    def tokenize(self, text: str) -> List[int]:
+        return self.tokenizer.tokenize(text)[1]
+
+    @property
+    def unk_id(self) -> int:
+        return self.tokenizer.dict.unk_id
+
+    def targets(self, infos: Sequence[UttInfo]) -> Dict[str, Any]:
+        return collate_tokens([x.token_ids for x in infos], *self.ids)
+
+    def build_model(self) -> FireRedAsrAed:
+        return build_model(self.cfg.model, self.tokenizer, self.pinyin)
+
+    def compute_loss(self, model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Stats]:
+        return self._loss(model, batch)
+
+    def export(self, out_dir: str, state: Dict[str, torch.Tensor], **options: Any) -> None:
+        export_model_folder(out_dir, model_args(self.cfg.model, self.tokenizer), state,
+                            self.cfg.data.lang_dir, self.cfg.data.cmvn)

@@ -5,17 +5,19 @@ import argparse
 import logging
 import os
 import shutil
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 from omegaconf import DictConfig
 
+from fireredasr.data.processor import UttInfo
 from fireredasr.models import released_layout as layout
 from fireredasr.models.adapter import Adapter
 from fireredasr.models.checkpoint import CheckpointError, load_aed_encoder, load_llm, save_package
 from fireredasr.models.fireredasr_llm import FireRedAsrLlm, is_package_key
 from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, IGNORE_ID, SPEECH_TOKEN,
-                                                build_llm_tokenizer, encode_prompts)
+                                                build_llm_tokenizer, clean_text, encode_prompts)
+from fireredasr.train.task import Stats, Task
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +30,18 @@ def encoder_package_path(encoder_init: str) -> str:
     return path
 
 
-def build_model(mcfg: DictConfig) -> Tuple[FireRedAsrLlm, Any]:
-    """Encoder from an AED package, adapter, LLM (+LoRA); freezing as configured."""
-    encoder = load_aed_encoder(encoder_package_path(mcfg.encoder_init))
+def load_tokenizer(mcfg: DictConfig):
+    """The tokenizer of the configured LLM folder, with ``<speech>``."""
     if not os.path.isdir(mcfg.llm_dir):
         raise FileNotFoundError(f"model.llm_dir: LLM folder not found: {mcfg.llm_dir}")
-    tokenizer = build_llm_tokenizer(mcfg.llm_dir)
+    return build_llm_tokenizer(mcfg.llm_dir)
+
+
+def build_model(mcfg: DictConfig, tokenizer: Any = None) -> Tuple[FireRedAsrLlm, Any]:
+    """(model, tokenizer): encoder from an AED package, adapter, LLM (+LoRA); freezing as
+    configured. The tokenizer is loaded unless given."""
+    encoder = load_aed_encoder(encoder_package_path(mcfg.encoder_init))
+    tokenizer = tokenizer if tokenizer is not None else load_tokenizer(mcfg)
     llm = load_llm(mcfg.llm_dir, bool(mcfg.use_lora), torch.float32, mcfg.attn_implementation,
                    mcfg.lora_r, mcfg.lora_alpha, mcfg.lora_dropout)
     if not mcfg.use_lora:
@@ -55,20 +63,26 @@ def build_model(mcfg: DictConfig) -> Tuple[FireRedAsrLlm, Any]:
     return model, tokenizer
 
 
-def compute_loss(tokenizer):
-    def loss_fn(model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
-        param = next(p for p in model.parameters())
-        ids, mask, labels, _ = encode_prompts(tokenizer, batch["texts"], decode=False)
-        dev = param.device
-        feats = batch["feats"].to(dev, param.dtype)
-        loss, logits, merged = model(feats, batch["feat_lengths"].to(dev), ids.to(dev),
-                                     mask.to(dev), labels.to(dev))
-        target = merged[:, 1:]
-        valid = target != IGNORE_ID
-        correct = ((logits[:, :-1].argmax(-1) == target) & valid).sum()
-        return loss, {"tokens": float(valid.sum()), "correct": float(correct),
-                      "frames": float(batch["feat_lengths"].sum())}
-    return loss_fn
+def prompt_targets(tokenizer, texts: Sequence[str]) -> Dict[str, torch.Tensor]:
+    """A batch's ChatML prompts with the transcripts as the assistant turn: input_ids,
+    attention_mask and labels (IGNORE_ID outside the transcript and its closing token)."""
+    ids, mask, labels, _ = encode_prompts(tokenizer, texts, decode=False)
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def compute_loss(model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
+    """The LLM's cross entropy on the assistant turn, and token accuracy."""
+    param = next(p for p in model.parameters())
+    dev = param.device
+    feats = batch["feats"].to(dev, param.dtype)
+    loss, logits, merged = model(feats, batch["feat_lengths"].to(dev),
+                                 batch["input_ids"].to(dev), batch["attention_mask"].to(dev),
+                                 batch["labels"].to(dev))
+    target = merged[:, 1:]
+    valid = target != IGNORE_ID
+    correct = ((logits[:, :-1].argmax(-1) == target) & valid).sum()
+    return loss, {"tokens": float(valid.sum()), "correct": float(correct),
+                  "frames": float(batch["feat_lengths"].sum())}
 
 
 def released_args(mcfg: DictConfig) -> argparse.Namespace:
@@ -101,3 +115,36 @@ def export_model_folder(out_dir: str, mcfg: DictConfig, state: Dict[str, torch.T
         shutil.copytree(mcfg.llm_dir, target)
     else:
         os.symlink(os.path.abspath(mcfg.llm_dir), target)
+
+
+class LlmTask(Task):
+    """FireRedASR-LLM training (conf/train_llm.yaml): AED encoder -> adapter -> LLM with LoRA.
+    The frozen base LLM stays out of checkpoints and packages."""
+
+    exclude_frozen = True
+
+    def __init__(self, cfg: DictConfig):
+        super().__init__(cfg)
+        self.tokenizer = load_tokenizer(cfg.model)
+
+    def tokenize(self, text: str) -> List[int]:
+        return self.tokenizer(clean_text(text), add_special_tokens=False)["input_ids"]
+
+    @property
+    def unk_id(self) -> int:
+        unk = self.tokenizer.unk_token_id
+        return unk if unk is not None else -1
+
+    def targets(self, infos: Sequence[UttInfo]) -> Dict[str, Any]:
+        return prompt_targets(self.tokenizer, [x.text for x in infos])
+
+    def build_model(self) -> FireRedAsrLlm:
+        return build_model(self.cfg.model, self.tokenizer)[0]
+
+    def compute_loss(self, model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Stats]:
+        return compute_loss(model, batch)
+
+    def export(self, out_dir: str, state: Dict[str, torch.Tensor], **options: Any) -> None:
+        """``copy_llm=True`` copies the base LLM folder instead of linking it."""
+        export_model_folder(out_dir, self.cfg.model, state, self.cfg.data.cmvn,
+                            bool(options.get("copy_llm", False)))

@@ -1,7 +1,7 @@
-"""The DeepSpeed training loop shared by the AED and LLM trainers.
+"""The DeepSpeed training loop shared by every model family.
 
-A task supplies the model, the data and ``compute_loss(model, batch) -> (loss, stats)``; the
-trainer owns the engine, the schedule, logging, validation and checkpoints. Micro batch size,
+A :class:`~fireredasr.train.task.Task` supplies the model, the batch targets and
+``compute_loss(model, batch) -> (loss, stats)``; the trainer owns the engine, the schedule, logging, validation and checkpoints. Micro batch size,
 gradient accumulation, clipping and precision go into the DeepSpeed config from ``trainer.*``
 only. Randomness is a function of (seed, step, rank), so a resumed run repeats an
 uninterrupted one exactly.
@@ -13,14 +13,16 @@ import math
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from fireredasr.data.dataset import BatchDataset, make_batches, make_loader, shard
+from fireredasr.data.processor import UttInfo
 from fireredasr.train import checkpoint as ckpt
 from fireredasr.train.schedulers import build_lr_lambda
+from fireredasr.train.task import Task
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +31,6 @@ class TrainingDataError(RuntimeError):
     """The data yields nothing to train on (every utterance unreadable, every batch bad)."""
 
 
-LossFn = Callable[[torch.nn.Module, Dict[str, Any]], Tuple[torch.Tensor, Dict[str, float]]]
 
 
 def init_distributed() -> Tuple[int, int]:
@@ -74,16 +75,16 @@ def deepspeed_config(ds_cfg: DictConfig, trainer: DictConfig) -> Dict[str, Any]:
 
 
 class Trainer:
-    def __init__(self, cfg: DictConfig, model: torch.nn.Module, loss_fn: LossFn,
-                 train_infos, valid_infos, frontend, special_ids: Tuple[int, int, int],
-                 rank: int, world_size: int, exclude_frozen: bool = False):
+    def __init__(self, cfg: DictConfig, task: Task, model: torch.nn.Module,
+                 train_infos: Sequence[UttInfo], valid_infos: Sequence[UttInfo],
+                 rank: int, world_size: int):
         import deepspeed
 
-        self.cfg, self.loss_fn = cfg, loss_fn
+        self.cfg, self.task = cfg, task
         self.rank, self.world_size = rank, world_size
         self.train_infos, self.valid_infos = train_infos, valid_infos
-        self.frontend, self.special_ids = frontend, special_ids
-        self.exclude_frozen = exclude_frozen
+        self.frontend = task.frontend()
+        self.exclude_frozen = task.exclude_frozen
         self.exp_dir = cfg.exp_dir
         self.ckpt_dir = os.path.join(self.exp_dir, "checkpoints")
         tcfg = cfg.trainer
@@ -125,7 +126,7 @@ class Trainer:
         batches = make_batches(infos, dcfg.max_frames_per_batch, dcfg.bucket_size,
                                self.cfg.seed, epoch, shuffle=train)
         mine = shard(batches, self.rank, self.world_size, pad=not train)
-        ds = BatchDataset(infos, mine[start:], self.frontend, dcfg, *self.special_ids,
+        ds = BatchDataset(infos, mine[start:], self.frontend, dcfg, self.task.targets,
                           seed=self.cfg.seed + (0 if train else 1), epoch=epoch, train=train,
                           first_index=start)
         return make_loader(ds, dcfg.num_workers, dcfg.prefetch_factor), len(mine)
@@ -158,7 +159,7 @@ class Trainer:
         for batch in loader:
             if not batch["utts"]:
                 continue
-            loss, stats = self.loss_fn(self.engine, batch)
+            loss, stats = self.task.compute_loss(self.engine, batch)
             sums["loss_sum"] += float(loss) * stats["tokens"]
             sums["tokens"] += stats["tokens"]
             sums["correct"] += stats["correct"]
@@ -280,7 +281,7 @@ class Trainer:
         takes or skips the step together, or collectives would hang."""
         ok, loss, stats = True, None, {}
         if batch["utts"]:
-            loss, stats = self.loss_fn(self.engine, batch)
+            loss, stats = self.task.compute_loss(self.engine, batch)
             ok = bool(torch.isfinite(loss.detach()))
         (bad,) = self._all_sum([0.0 if ok and batch["utts"] else 1.0])
         if bad == 0:

@@ -82,3 +82,31 @@ def test_spec_augment_masks_with_zeros_deterministically():
     a = spec_augment(x, np.random.default_rng(1))
     b = spec_augment(x, np.random.default_rng(1))
     assert np.array_equal(a, b) and (a == 0).any() and x.min() == 1.0
+
+
+def test_a_third_family_is_one_task_module(tmp_path):
+    """A CTC-only model (tests/train/ctc_only_task.py) trains, checkpoints, resumes and
+    exports through run_training/Trainer/export_run without any change to them."""
+    import subprocess
+    import sys
+
+    from fireredasr.train.run import export_run
+    from tests.conftest import REPO
+    from tests.train.ctc_only_task import CtcOnlyTask
+    from tests.train_fixtures import make_train_data, tiny_overrides
+
+    data = make_train_data(tmp_path / "data", n_synth=2)
+    exp = tmp_path / "exp"
+    for steps in (4, 6):
+        cmd = [sys.executable, "-m", "tests.train.ctc_only_task",
+               *tiny_overrides(data, exp, **{"trainer.max_steps": steps,
+                                             "trainer.save_every": 2, "deepspeed": "zero0"})]
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
+        assert res.returncode == 0, res.stderr[-3000:]
+    log = (exp / "train.log").read_text()
+    assert "step 2 validation: loss" in log and "training finished at step 4" in log
+    assert "resumed from" in log.split("training finished at step 4")[1]
+    assert "training finished at step 6" in log
+    export_run(CtcOnlyTask, str(exp), 2, "last", str(tmp_path / "model"))
+    state = torch.load(tmp_path / "model" / "ctc_model.pt")
+    assert state and all(k.startswith(("encoder.", "ctc.")) for k in state)
