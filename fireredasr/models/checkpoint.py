@@ -14,13 +14,11 @@ from typing import Any, Dict, Tuple
 import torch
 
 from fireredasr.models import released_layout as layout
-from fireredasr.models.adapter import Adapter
 from fireredasr.models.fireredasr_aed import FireRedAsrAed
 from fireredasr.models.fireredasr_llm import (LORA_TARGETS, FireRedAsrLlm, build_encoder,
                                               llm_state_keys_ok)
 from fireredasr.models.lstm_lm import LstmLm
-from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, SPEECH_TOKEN,
-                                                build_llm_tokenizer)
+from fireredasr.tokenizer.llm_tokenizer import build_llm_tokenizer
 
 torch.serialization.add_safe_globals([argparse.Namespace])
 
@@ -146,14 +144,10 @@ def load_llm_model(model_dir: str, dtype: torch.dtype = torch.float32,
                    lora_r=int(getattr(args, "lora_r", 64)),
                    lora_alpha=int(getattr(args, "lora_alpha", 16)),
                    lora_dropout=float(getattr(args, "lora_dropout", 0.05)))
-    vocab = llm.get_input_embeddings().num_embeddings
-    speech_id = tokenizer.convert_tokens_to_ids(SPEECH_TOKEN)
-    if speech_id >= vocab:
-        raise CheckpointError(f"<speech> has id {speech_id} but the LLM's vocabulary has {vocab} rows")
-    adapter = Adapter(encoder.odim, llm.config.hidden_size, int(args.encoder_downsample_rate))
-    model = FireRedAsrLlm(encoder, llm, adapter, speech_id, tokenizer.pad_token_id,
-                          tokenizer.convert_tokens_to_ids(BOS_TOKEN),
-                          tokenizer.convert_tokens_to_ids(EOS_TOKEN))
+    try:
+        model = FireRedAsrLlm.assemble(encoder, llm, tokenizer, int(args.encoder_downsample_rate))
+    except ValueError as e:
+        raise CheckpointError(f"{model_dir}: {e}") from e
     missing, unexpected = model.load_state_dict(package["model_state_dict"], strict=False)
     problem = llm_state_keys_ok(missing, unexpected)
     if problem:

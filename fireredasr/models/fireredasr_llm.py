@@ -6,7 +6,7 @@ single ``<speech>`` token of the prompt is replaced by the adapter outputs.
 from __future__ import annotations
 
 import argparse
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -14,6 +14,7 @@ import torch.nn as nn
 from fireredasr.models.adapter import Adapter
 from fireredasr.data.processor import IGNORE_ID
 from fireredasr.models.conformer_encoder import ConformerEncoder
+from fireredasr.tokenizer.llm_tokenizer import BOS_TOKEN, EOS_TOKEN, SPEECH_TOKEN
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "gate_proj", "down_proj"]
 
@@ -33,6 +34,22 @@ class FireRedAsrLlm(nn.Module):
         self.encoder_projector = adapter
         self.speech_token_id = speech_token_id
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+
+    @classmethod
+    def assemble(cls, encoder: ConformerEncoder, llm: nn.Module, tokenizer: Any,
+                 downsample_rate: int) -> "FireRedAsrLlm":
+        """Encoder, a new adapter to the LLM's width, and the LLM, with the prompt's special
+        ids from ``tokenizer`` (the LLM folder's, with ``<speech>``): the one assembly for
+        training and loading."""
+        speech_id = tokenizer.convert_tokens_to_ids(SPEECH_TOKEN)
+        rows = llm.get_input_embeddings().num_embeddings
+        if speech_id >= rows:
+            raise ValueError(f"<speech> has id {speech_id} but the LLM's embedding table has "
+                             f"{rows} rows")
+        adapter = Adapter(encoder.odim, llm.config.hidden_size, downsample_rate)
+        return cls(encoder, llm, adapter, speech_id, tokenizer.pad_token_id,
+                   tokenizer.convert_tokens_to_ids(BOS_TOKEN),
+                   tokenizer.convert_tokens_to_ids(EOS_TOKEN))
 
     def merge_lora(self) -> None:
         """Fold LoRA adapters into the LLM's weights (for decoding; training needs them apart)."""

@@ -12,11 +12,10 @@ from omegaconf import DictConfig
 
 from fireredasr.data.processor import UttInfo
 from fireredasr.models import released_layout as layout
-from fireredasr.models.adapter import Adapter
 from fireredasr.models.checkpoint import CheckpointError, load_aed_encoder, load_llm, save_package
 from fireredasr.models.fireredasr_llm import FireRedAsrLlm, is_package_key
-from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, IGNORE_ID, SPEECH_TOKEN,
-                                                build_llm_tokenizer, clean_text, encode_prompts)
+from fireredasr.tokenizer.llm_tokenizer import (IGNORE_ID, build_llm_tokenizer, clean_text,
+                                                encode_prompts)
 from fireredasr.train.task import Stats, Task
 
 logger = logging.getLogger(__name__)
@@ -50,13 +49,7 @@ def build_model(mcfg: DictConfig, tokenizer: Any = None) -> Tuple[FireRedAsrLlm,
     if mcfg.freeze_encoder:
         for p in encoder.parameters():
             p.requires_grad = False
-    speech_id = tokenizer.convert_tokens_to_ids(SPEECH_TOKEN)
-    if speech_id >= llm.get_input_embeddings().num_embeddings:
-        raise ValueError(f"<speech> (id {speech_id}) is outside the LLM's embedding table")
-    adapter = Adapter(encoder.odim, llm.config.hidden_size, mcfg.encoder_downsample_rate)
-    model = FireRedAsrLlm(encoder, llm, adapter, speech_id, tokenizer.pad_token_id,
-                          tokenizer.convert_tokens_to_ids(BOS_TOKEN),
-                          tokenizer.convert_tokens_to_ids(EOS_TOKEN))
+    model = FireRedAsrLlm.assemble(encoder, llm, tokenizer, int(mcfg.encoder_downsample_rate))
     n_all = sum(p.numel() for p in model.parameters())
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     logger.info("LLM-ASR model: %.2fM parameters, %.2fM trainable", n_all / 1e6, n_train / 1e6)
