@@ -20,8 +20,8 @@ ngpu=0
 
 [ -n "$model_dir" ] || { echo "$0: give --model_dir (a released model folder)" >&2; exit 1; }
 case $asr_type in
-  aed) st=5 ;;
-  llm) st=8 ;;
+  aed) st=7 ;;
+  llm) st=11 ;;
   *) echo "$0: --asr_type must be aed or llm" >&2; exit 1 ;;
 esac
 model_dir=$(cd "$model_dir" && pwd)
@@ -30,7 +30,7 @@ exp_root=$(cd "$exp_root" && pwd)
 for corpus in $corpora; do
   data=${data_root:+$data_root/$corpus}
   data=${data:-$here/$corpus/data}
-  if [ ! -d "$data" ]; then log 5 "$corpus: no data dirs at $data, skipped"; continue; fi
+  if [ ! -d "$data" ]; then log "$st" "$corpus: no data dirs at $data, skipped"; continue; fi
   data=$(cd "$data" && pwd)
   bash "$here/$corpus/run.sh" --stage $st --stop_stage $st --data "$data" \
     --exp "$exp_root/$corpus" --${asr_type}_model_dir "$model_dir" \

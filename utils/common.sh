@@ -26,3 +26,10 @@ log() {
   fi
   echo "$(date '+%Y-%m-%d %H:%M:%S') [$(basename "$0") stage ${1}] ${*:2}" >&2
 }
+# A corpus recipe's last step: record its stage 0's wall time, then run the shared stages
+# (recipes/asr.sh) with the given flags.
+asr_stages() {
+  stage_times_file=$exp/stage_times.tsv
+  stage_time_final
+  "$FIREREDASR_ROOT/recipes/asr.sh" "$@"
+}

@@ -13,7 +13,8 @@ import sys
 from fireredasr.cli_utils import setup_logging
 from fireredasr.data.kaldi_dir import iter_text_lines
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
-from fireredasr.tokenizer.build import build_tokenizer, report_unknown_tokens
+from fireredasr.tokenizer.build import (LANG_BPE_NAME, LANG_DICT, build_tokenizer,
+                                        report_unknown_tokens)
 
 logger = logging.getLogger("build_tokenizer")
 
@@ -24,8 +25,9 @@ def main(argv=None) -> int:
     p.add_argument("--out_dir", required=True)
     p.add_argument("--bpe_vocab_size", type=int, default=1000)
     p.add_argument("--char_min_count", type=int, default=1)
-    p.add_argument("--bpe_name", default="train_bpe1000",
-                   help="file name of the BPE model (the released folders use train_bpe1000)")
+    p.add_argument("--bpe_name", default=LANG_BPE_NAME,
+                   help="file name of the BPE model, without .model (exported model folders "
+                        "name it train_bpe1000.model, as the released ones do)")
     p.add_argument("--check_text", nargs="*", default=[],
                    help="text files whose out-of-dictionary tokens are counted and logged")
     args = p.parse_args(argv)
@@ -44,7 +46,7 @@ def main(argv=None) -> int:
         logger.error("%s: %s", args.text, e)
         return 1
     tok = ChineseCharEnglishSpmTokenizer.from_files(
-        os.path.join(args.out_dir, "dict.txt"), os.path.join(args.out_dir, args.bpe_name + ".model"))
+        os.path.join(args.out_dir, LANG_DICT), os.path.join(args.out_dir, args.bpe_name + ".model"))
     try:
         for path in [args.text] + args.check_text:
             report_unknown_tokens(tok, iter_text_lines(path), path)

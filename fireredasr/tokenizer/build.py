@@ -57,8 +57,14 @@ def train_bpe(spans: Iterable[str], model_prefix: str, vocab_size: int) -> spm.S
     return spm.SentencePieceProcessor(model_file=model_prefix + ".model")
 
 
+# The BPE model's name in a training lang dir, whatever its size. Exported model folders
+# carry it under the released name, train_bpe1000.model (models/released_layout.py).
+LANG_BPE_NAME = "bpe"
+LANG_DICT = "dict.txt"
+
+
 def build_tokenizer(texts: Iterable[str], out_dir: str, bpe_vocab_size: int = 1000,
-                    char_min_count: int = 1, bpe_name: str = "train_bpe1000") -> TokenDict:
+                    char_min_count: int = 1, bpe_name: str = LANG_BPE_NAME) -> TokenDict:
     """Write ``<out_dir>/dict.txt`` and ``<out_dir>/<bpe_name>.model``; return the dictionary."""
     os.makedirs(out_dir, exist_ok=True)
     chars, spans = split_transcripts(texts)

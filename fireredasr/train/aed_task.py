@@ -16,6 +16,7 @@ from fireredasr.models.checkpoint import CheckpointError, load_package, save_pac
 from fireredasr.models.ctc import CTC, CTC_BLANK_ID
 from fireredasr.models.fireredasr_aed import FireRedAsrAed
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
+from fireredasr.tokenizer.build import LANG_BPE_NAME, LANG_DICT
 from fireredasr.tokenizer.pinyin_units import PinyinUnits
 from fireredasr.train.loss import label_smoothed_ce, token_accuracy
 from fireredasr.train.task import Stats, Task
@@ -25,12 +26,24 @@ logger = logging.getLogger(__name__)
 AUX_PREFIX = "aux_ctc."  # training-only weights, never exported
 
 
+def lang_files(lang_dir: str) -> Tuple[str, str]:
+    """(dict.txt, BPE model) paths of a lang dir. A lang dir holding the released
+    ``train_bpe1000.model`` instead (copied from a released folder for fine-tuning, or made
+    by an earlier version) is read as it is."""
+    bpe = os.path.join(lang_dir, LANG_BPE_NAME + ".model")
+    released = os.path.join(lang_dir, layout.BPE_MODEL)
+    if not os.path.isfile(bpe) and os.path.isfile(released):
+        bpe = released
+    return os.path.join(lang_dir, LANG_DICT), bpe
+
+
 def load_tokenizer(lang_dir: str) -> ChineseCharEnglishSpmTokenizer:
-    for name in (layout.DICT, layout.BPE_MODEL):
-        if not os.path.isfile(os.path.join(lang_dir, name)):
-            raise FileNotFoundError(f"{lang_dir}/{name} not found: run stage 2 (tokenizer) first")
-    return ChineseCharEnglishSpmTokenizer.from_files(os.path.join(lang_dir, layout.DICT),
-                                                     os.path.join(lang_dir, layout.BPE_MODEL))
+    """The tokenizer of a lang dir (``dict.txt`` and the BPE model, stage 2)."""
+    files = lang_files(lang_dir)
+    for path in files:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path} not found: run stage 2 (tokenizer) first")
+    return ChineseCharEnglishSpmTokenizer.from_files(*files)
 
 
 def special_ids(tokenizer) -> Tuple[int, int, int]:
@@ -149,8 +162,8 @@ def export_model_folder(out_dir: str, args: argparse.Namespace,
     model.load_state_dict(state_dict, strict=True)  # checks the weights fit before writing
     save_package(os.path.join(out_dir, layout.MODEL), model.args,
                  {k: v.detach().cpu() for k, v in model.state_dict().items()})
-    for src, name in ((os.path.join(lang_dir, layout.DICT), layout.DICT),
-                      (os.path.join(lang_dir, layout.BPE_MODEL), layout.BPE_MODEL),
+    dict_path, bpe_path = lang_files(lang_dir)
+    for src, name in ((dict_path, layout.DICT), (bpe_path, layout.BPE_MODEL),
                       (cmvn, layout.CMVN)):
         if not os.path.isfile(src):
             raise FileNotFoundError(f"{src} not found for the exported model folder")

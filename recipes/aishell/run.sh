@@ -1,25 +1,19 @@
 #!/usr/bin/env bash
 # AISHELL-1 recipe (OpenSLR 33). Usage: bash recipes/aishell/run.sh [--stage N] [--stop_stage M]
 #   0  download (md5-checked, resumable) and Kaldi data dirs data/{train,dev,test}
-#   1  fbank features and global CMVN          2  dict.txt and English BPE
-#   3  train the AED (DeepSpeed; --ngpu N GPUs or --nj N CPU processes)   4  average + export
-#   5  decode the test sets with an AED folder and score   6  check the base LLM folder
-#   7  train the Encoder-Adapter-LLM with LoRA + export   8  decode/score with an LLM folder
-#   9  results table
+#   1-12  the shared stages (features ... results table): recipes/asr.sh --help
 set -euo pipefail
 recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$recipe_dir/../../utils/common.sh"
-. "$recipe_dir/../asr_defaults.sh"   # the options every recipe shares
-# Options of this recipe (and changed defaults):
+forward_options_to=$FIREREDASR_ROOT/recipes/asr.sh   # its options are accepted here too
+stage=0
+stop_stage=2                # the data stages; --stop_stage 12 runs every stage
+data=$recipe_dir/data
+exp=$recipe_dir/exp
 aishell_dir=               # an unpacked data_aishell folder; empty: download into $download_dir
 download_dir=$recipe_dir/downloads
 data_url=https://www.openslr.org/resources/33
-valid_set=dev   # validation set for training (stage 3)
-score_names="test:aishell1"   # stage 5: <set>:<results-table column>
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
-
-train_set=train
-test_sets="dev test"
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   if [ -z "$aishell_dir" ]; then
@@ -31,4 +25,6 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   "$py" "$FIREREDASR_ROOT/local/prepare_aishell.py" "$aishell_dir" "$data"
 fi
 
-. "$recipe_dir/../asr_stages.sh"
+asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" \
+  --train_set train --valid_set dev --test_sets "dev test" --score_names "test:aishell1" \
+  "${forwarded_options[@]}"

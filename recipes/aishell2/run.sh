@@ -3,24 +3,20 @@
 #   bash recipes/aishell2/run.sh --train_dir /corpora/AISHELL-2/iOS/data \
 #        --dev_test_dir /corpora/AISHELL-DEV-TEST-SET [--stage N] [--stop_stage M]
 #   0  data dirs data/train, data/{dev,test}_{ios,android,mic}
-#   1  fbank features and global CMVN          2  dict.txt and English BPE
-#   3  train the AED (DeepSpeed; --ngpu N GPUs or --nj N CPU processes)   4  average + export
-#   5  decode the test sets with an AED folder and score   6  check the base LLM folder
-#   7  train the Encoder-Adapter-LLM with LoRA + export   8  decode/score with an LLM folder
-#   9  results table
+#   1-12  the shared stages (features ... results table): recipes/asr.sh --help
 set -euo pipefail
 recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$recipe_dir/../../utils/common.sh"
-. "$recipe_dir/../asr_defaults.sh"   # the options every recipe shares
-# Options of this recipe (and changed defaults):
+forward_options_to=$FIREREDASR_ROOT/recipes/asr.sh   # its options are accepted here too
+stage=0
+stop_stage=2                # the data stages; --stop_stage 12 runs every stage
+data=$recipe_dir/data
+exp=$recipe_dir/exp
 train_dir=                 # AISHELL-2/iOS/data (wav.scp, trans.txt, wav/)
 dev_test_dir=              # AISHELL-DEV-TEST-SET (iOS|Android|Mic/dev|test)
 channels="iOS Android Mic"
-valid_set=dev_ios   # validation set for training (stage 3)
-score_names="test_ios:aishell2_ios test_android:aishell2_android test_mic:aishell2_mic"   # stage 5: <set>:<results-table column>
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
-train_set=train
 test_sets=""
 for ch in $channels; do test_sets+="dev_${ch,,} test_${ch,,} "; done
 
@@ -37,6 +33,8 @@ fi
 # Only the channels whose dev/test sets were prepared.
 existing=""
 for s in $test_sets; do [ -d "$data/$s" ] && existing+="$s "; done
-test_sets=$existing
 
-. "$recipe_dir/../asr_stages.sh"
+asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" \
+  --train_set train --valid_set dev_ios --test_sets "$existing" \
+  --score_names "test_ios:aishell2_ios test_android:aishell2_android test_mic:aishell2_mic" \
+  "${forwarded_options[@]}"

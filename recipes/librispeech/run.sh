@@ -4,19 +4,19 @@
 #   0  download the subsets (md5-checked, resumable) unless --librispeech_dir is given, and
 #      Kaldi data dirs data/{train_clean_100,...,dev_clean,dev_other,test_clean,test_other};
 #      with several training subsets they are combined into data/train
-#   1  fbank features and global CMVN          2  dict.txt: English BPE pieces only
-#   3  train the AED (DeepSpeed; --ngpu N GPUs or --nj N CPU processes)   4  average + export
-#   5  decode the test sets with an AED folder and score (WER)   6  check the base LLM folder
-#   7  train the Encoder-Adapter-LLM with LoRA + export   8  decode/score with an LLM folder
-#   9  results table
+#   1-12  the shared stages (features ... results table): recipes/asr.sh --help; the
+#      dictionary is English BPE pieces only, and the scores are WER
 # Fine-tuning a released FireRedASR model instead of training from scratch: its vocabulary
-# must be kept, so copy its dict.txt and train_bpe1000.model into data/lang before stage 2
-# (which then skips) and pass --train_overrides "model=aed_l model.init_from=<folder>".
+# must be kept, so copy its dict.txt, and its train_bpe1000.model as bpe.model, into data/lang
+# before stage 2 (which then skips) and pass --train_overrides "model=aed_l model.init_from=<folder>".
 set -euo pipefail
 recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$recipe_dir/../../utils/common.sh"
-. "$recipe_dir/../asr_defaults.sh"   # the options every recipe shares
-# Options of this recipe (and changed defaults):
+forward_options_to=$FIREREDASR_ROOT/recipes/asr.sh   # its options are accepted here too
+stage=0
+stop_stage=2                # the data stages; --stop_stage 12 runs every stage
+data=$recipe_dir/data
+exp=$recipe_dir/exp
 librispeech_dir=           # an unpacked LibriSpeech folder; empty: download into $download_dir
 download_dir=$recipe_dir/downloads
 data_url=https://www.openslr.org/resources/12
@@ -25,8 +25,6 @@ subsets=                   # all subsets at once, e.g. "train-clean-100 dev-clea
 train_subsets="train-clean-100"      # any of train-clean-100 train-clean-360 train-other-500
 eval_subsets="dev-clean dev-other test-clean test-other"
 bpe_vocab_size=5000        # English only: the dictionary is these BPE pieces
-valid_set=dev_clean        # validation set for training (stage 3)
-score_names="test_clean:librispeech_clean test_other:librispeech_other"   # stage 5/8
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 to_dir() { echo "${1//-/_}"; }
@@ -64,4 +62,7 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   fi
 fi
 
-. "$recipe_dir/../asr_stages.sh"
+asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" \
+  --train_set "$train_set" --valid_set dev_clean --test_sets "$test_sets" \
+  --score_names "test_clean:librispeech_clean test_other:librispeech_other" \
+  --bpe_vocab_size "$bpe_vocab_size" "${forwarded_options[@]}"

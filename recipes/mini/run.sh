@@ -3,21 +3,18 @@
 # jieba's dictionary), every stage on a 2-core laptop CPU, no download and no GPU.
 #   bash recipes/mini/run.sh [--tiny true] [--stage N] [--stop_stage M]
 #   0  synthesise data/{train,dev,test} (16 kHz wavs + Kaldi data dirs)
-#   1  fbank features and global CMVN          2  dict.txt and English BPE
-#   3  train the AED (DeepSpeed on CPU)        4  average + export the released AED layout
-#      (--elm true: also train the external LSTM LM; stage 5 then sweeps its fusion weight)
-#   5  decode the test set with the AED and score
-#   6  build the base LLM: a byte-level BPE tokenizer with the Qwen2 chat tokens and a tiny
-#      Qwen2 pretrained on the training transcripts (unless --llm_base_dir is given)
-#   7  train the Encoder-Adapter-LLM with LoRA, export the released LLM layout
-#   8  decode the test set with the LLM and score   9  results table and chart
+#   1-12  the shared stages (features ... results table): recipes/asr.sh --help. Stage 8
+#      builds the base LLM (unless --llm_base_dir is given): a byte-level BPE tokenizer with
+#      the Qwen2 chat tokens and a tiny Qwen2 pretrained on the training transcripts.
 # --tiny true runs every stage on a few dozen utterances in a few minutes (the CI check).
 set -euo pipefail
 recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$recipe_dir/../../utils/common.sh"
-. "$recipe_dir/../asr_defaults.sh"   # the options every recipe shares
-# Options of this recipe (and changed defaults):
-stop_stage=9
+forward_options_to=$FIREREDASR_ROOT/recipes/asr.sh   # its options are accepted here too
+stage=0
+stop_stage=12
+data=$recipe_dir/data
+exp=$recipe_dir/exp
 nj=2
 tiny=false                 # true: a few dozen utterances, tiny models, minutes end to end
 seed=1                     # the corpus (text, voices) is a function of this seed
@@ -26,10 +23,13 @@ num_dev=200
 num_test=300
 words_per_tag=600          # vocabulary: the most frequent N words per part of speech
 bpe_vocab_size=100         # the corpus has no English: a small BPE model suffices
-average_num=2              # checkpoints (one per epoch) averaged at stages 4 and 7 (at most)
-llm_pretrain_steps=1500    # stage 6: language-model steps of the tiny Qwen2
-valid_set=dev
-score_names="test:mini_test"   # stage 5/8: <set>:<results-table column>
+average_num=2              # checkpoints (one per epoch) averaged by the export stages (at most)
+llm_pretrain_steps=1500    # stage 8: language-model steps of the tiny Qwen2
+llm_base_dir=              # a base LLM folder to use instead of the tiny Qwen2 built here
+train_overrides=           # added to this recipe's AED, LM and LLM settings below
+elm_train_overrides=
+llm_train_overrides=
+decode_overrides=
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 # Model and schedule sizes for 2 CPU cores; --train_overrides/--llm_train_overrides add to them.
@@ -50,6 +50,7 @@ llm_base="model.lora_r=16 model.lora_alpha=32 optim.lr=5e-4 scheduler.warmup_ste
   scheduler.total_steps=300 trainer.max_epochs=3 data.max_frames_per_batch=8000
   data.num_workers=1 trainer.precision=bf16 trainer.log_every=25 trainer.valid_every=0
   trainer.save_every=0 trainer.keep_last=2"
+tiny_args=()
 if [ "$tiny" = true ]; then
   num_train=48; num_dev=8; num_test=12; words_per_tag=40; llm_pretrain_steps=30
   aed_base="model=aed_xs model.n_layers_enc=2 model.n_layers_dec=1 model.d_model=64
@@ -65,15 +66,11 @@ if [ "$tiny" = true ]; then
   elm_base="model.embedding_dim=32 model.hidden_size=32 trainer.max_steps=6
     data.max_frames_per_batch=200 data.num_workers=0 trainer.log_every=2 trainer.valid_every=0
     trainer.save_every=3 trainer.progress_bar=false"
-  elm_weights="0.3"
+  tiny_args=(--elm_weights 0.3)
 fi
 train_overrides="$(echo $aed_base) $train_overrides"
 llm_train_overrides="$(echo $llm_base) $llm_train_overrides"
 elm_train_overrides="$(echo $elm_base) $elm_train_overrides"
-llm_base_dir=${llm_base_dir:-$exp/llm_base}
-train_set=train
-test_sets="dev test"
-
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   if [ -f "$data/test/wav.scp" ] && [ -f "$data/train/utt2dur" ]; then
     log 0 "$data complete, skipped"
@@ -85,16 +82,17 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   fi
 fi
 
-prepare_llm_base() {  # stage 6 hook (recipes/asr_stages.sh): the tiny Qwen2 of this recipe
-  if [ "$llm_base_dir" != "$exp/llm_base" ]; then return 0; fi   # given by the user
-  if [ -f "$llm_base_dir/config.json" ]; then
-    log 6 "$llm_base_dir complete, skipped"
-    return 0
-  fi
-  log 6 "building a tiny Qwen2 and its tokenizer from $data/$train_set/text"
-  "$py" "$FIREREDASR_ROOT/local/make_tiny_llm.py" --text "$data/$train_set/text" \
-    --valid_text "$data/$valid_set/text" --out_dir "$llm_base_dir" \
-    --steps "$llm_pretrain_steps" $([ "$tiny" = true ] && echo --tiny)
-}
+llm_base_args=(--llm_base_dir "$llm_base_dir")
+if [ -z "$llm_base_dir" ]; then   # stage 8 builds the tiny Qwen2 of this recipe
+  llm_base_args=(--llm_base_dir "$exp/llm_base" --llm_base_cmd "$(printf '%q ' "$py" \
+    "$FIREREDASR_ROOT/local/make_tiny_llm.py" --text "$data/train/text" \
+    --valid_text "$data/dev/text" --out_dir "$exp/llm_base" --steps "$llm_pretrain_steps" \
+    $([ "$tiny" = true ] && echo --tiny))")
+fi
 
-. "$recipe_dir/../asr_stages.sh"
+asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" --nj "$nj" \
+  --train_set train --valid_set dev --test_sets "dev test" --score_names "test:mini_test" \
+  --bpe_vocab_size "$bpe_vocab_size" --average_num "$average_num" \
+  --train_overrides "$train_overrides" --elm_train_overrides "$elm_train_overrides" \
+  --llm_train_overrides "$llm_train_overrides" --decode_overrides "$decode_overrides" \
+  "${llm_base_args[@]}" "${tiny_args[@]}" "${forwarded_options[@]}"

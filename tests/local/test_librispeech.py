@@ -1,5 +1,5 @@
 """LibriSpeech: the download (md5, resume, file:// mirror), the data dirs, and the recipe's
-stages 0-5 and 9 with a tiny model on a miniature tree in the release layout."""
+stages 0-7 and 12 with a tiny model on a miniature tree in the release layout."""
 import hashlib
 import json
 import subprocess
@@ -87,7 +87,7 @@ def test_prepare_counts_every_skip(tmp_path):
     assert proc.returncode == 1 and "no LibriSpeech subset folder" in proc.stderr
 
 
-def test_recipe_stages_0_to_5_and_9(tmp_path):
+def test_recipe_stages_0_to_7_and_12(tmp_path):
     corpus = fake.make_librispeech(tmp_path / "src")
     data, exp = tmp_path / "data", tmp_path / "exp"
     overrides = ("model.n_layers_enc=1 model.n_layers_dec=1 model.d_model=64 model.n_head=2 "
@@ -96,7 +96,7 @@ def test_recipe_stages_0_to_5_and_9(tmp_path):
                  "scheduler.warmup_steps=2 trainer.progress_bar=False")
     common = ["--librispeech_dir", str(corpus), "--data", str(data), "--exp", str(exp),
               "--nj", "2", "--subsets", "train-clean-100 dev-clean test-clean test-other"]
-    run_recipe("librispeech", *common, "--stop_stage", "5", "--bpe_vocab_size", "60",
+    run_recipe("librispeech", *common, "--stop_stage", "7", "--bpe_vocab_size", "60",
                "--train_overrides", overrides, "--average_num", "2", "--master_port", "29691",
                "--decode_overrides", "--decode_max_len 4")
     for s in ("train_clean_100", "dev_clean", "test_clean", "test_other"):
@@ -106,7 +106,7 @@ def test_recipe_stages_0_to_5_and_9(tmp_path):
     # Stage 2: an English-only dictionary, BPE pieces and the special tokens, read by the
     # same mixed tokenizer.
     tok = ChineseCharEnglishSpmTokenizer.from_files(str(data / "lang" / "dict.txt"),
-                                                   str(data / "lang" / "train_bpe1000.model"))
+                                                   str(data / "lang" / "bpe.model"))
     assert not any(is_cjk(t) for t in tok.dict.id2token if len(t) == 1)
     tokens, ids = tok.tokenize("IT'S A GOOD THING")
     assert tok.dict.unk_id not in ids and tok.detokenize(ids) == "IT'S A GOOD THING"
@@ -117,7 +117,7 @@ def test_recipe_stages_0_to_5_and_9(tmp_path):
         assert res["metric"] == "WER" and res["test_set"] == column
         assert (exp / "aed" / f"decode_{s}" / "hyp").is_file()
         assert "WER" in (exp / "aed" / f"decode_{s}" / "wer").read_text()
-    run_recipe("librispeech", *common, "--stage", "9", "--stop_stage", "9")
+    run_recipe("librispeech", *common, "--stage", "12", "--stop_stage", "12")
     table = (exp / "RESULTS.md").read_text()
     assert "LibriSpeech test-clean (WER)" in table and "| aed |" in table
     assert "| 1.93 | 4.44 |" in table   # the published AED row beside ours

@@ -1,4 +1,4 @@
-"""recipes/mini --tiny true: every stage 0-9 end to end on a few dozen synthetic utterances,
+"""recipes/mini --tiny true: every stage 0-12 end to end on a few dozen synthetic utterances,
 each stage's outputs checked."""
 import json
 import os
@@ -27,23 +27,23 @@ def test_mini_recipe_tiny_runs_every_stage(tmp_path):
     assert not (texts["train"] & texts["test"]) and not (texts["dev"] & texts["test"])
     assert (data / "train" / "cmvn.ark").is_file()
     # Stage 2: dictionary and BPE; stages 3-4: checkpoints and the exported AED folder.
-    assert (data / "lang" / "dict.txt").is_file() and (data / "lang" / "train_bpe1000.model").is_file()
+    assert (data / "lang" / "dict.txt").is_file() and (data / "lang" / "bpe.model").is_file()
     assert list((exp / "aed" / "checkpoints").glob("step_*"))
     for f in ("model.pth.tar", "cmvn.ark", "dict.txt", "train_bpe1000.model"):
         assert (exp / "aed" / "model" / f).is_file(), f
-    # --elm true: the LM (stage 4), its weight chosen on dev and the fused decode (stage 5).
+    # --elm true: the LM (stages 5-6), its weight chosen on dev and the fused decode (stage 7).
     assert (exp / "elm" / "elm" / "model.pth.tar").is_file()
     sweep = (exp / "aed" / "elm_sweep_dev" / "elm_weight_sweep.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in sweep] == ["elm_weight", "0", "0.3"]
     best = (exp / "aed" / "elm_sweep_dev" / "best_elm_weight").read_text().strip()
     fused = json.loads((exp / "aed_elm" / "decode_test" / "decode.json").read_text())
     assert fused["settings"]["elm_weight"] == float(best)
-    # Stage 6: the tiny base LLM; stage 7: LoRA training and the exported LLM folder.
+    # Stage 8: the tiny base LLM; stages 9-10: LoRA training and the exported LLM folder.
     assert (exp / "llm_base" / "config.json").is_file()
     assert (exp / "llm_base" / "tokenizer.json").is_file()
     for f in ("model.pth.tar", "asr_encoder.pth.tar", "cmvn.ark", "Qwen2-7B-Instruct"):
         assert (exp / "llm" / "model" / f).exists(), f
-    # Stages 5 and 8: hypotheses and scores for the test set; stage 9: the table and chart.
+    # Stages 7 and 11: hypotheses and scores for the test set; stage 12: the table and chart.
     for model in ("aed", "llm"):
         dec = exp / model / "decode_test"
         assert len((dec / "hyp").read_text(encoding="utf-8").splitlines()) == 12
@@ -52,7 +52,7 @@ def test_mini_recipe_tiny_runs_every_stage(tmp_path):
     assert "| aed |" in table and "| aed_elm |" in table and "| llm |" in table and (exp / "results.png").is_file()
     # Every stage logged its wall time.
     stages = [line.split("\t")[1] for line in (exp / "stage_times.tsv").read_text().splitlines()]
-    assert stages == [str(s) for s in range(10)], stages
+    assert stages == [str(s) for s in range(13)], stages
     # The trained AED exports to ONNX, and the toolkit (beam 3) and sherpa-onnx (greedy) decode
     # the export as PyTorch does (bench/onnx_aed.py exits 1 otherwise).
     bench = subprocess.run([sys.executable, str(REPO / "bench" / "onnx_aed.py"), "--model_dir",

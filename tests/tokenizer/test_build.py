@@ -14,7 +14,7 @@ def test_dict_layout_and_round_trip(tmp_path, caplog):
     assert loaded.id2token[:5] == list(SPECIAL_TOKENS)
     assert loaded.id2token[5] == "天"  # most frequent character first
     tok = ChineseCharEnglishSpmTokenizer.from_files(str(tmp_path / "dict.txt"),
-                                                   str(tmp_path / "train_bpe1000.model"))
+                                                   str(tmp_path / "bpe.model"))
     for text in ["今天 HELLO 我们 PARK", "hello world你好", "好的 OK"]:
         tokens, ids = tok.tokenize(text)
         assert tok.dict.unk_id not in ids, tokens

@@ -88,8 +88,8 @@ def test_lm_refuses_a_dictionary_with_other_special_ids(text_data, tmp_path):
     lines = (text_data / "lang" / "dict.txt").read_text(encoding="utf-8").splitlines()
     lines[3], lines[5] = lines[5].split()[0] + " 3", lines[3].split()[0] + " 5"  # move <sos>
     (lang / "dict.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (lang / "train_bpe1000.model").write_bytes(
-        (text_data / "lang" / "train_bpe1000.model").read_bytes())
+    (lang / "bpe.model").write_bytes(
+        (text_data / "lang" / "bpe.model").read_bytes())
     res = _train(text_data, tmp_path / "exp", 29723, "trainer.max_steps=2",
                  f"data.lang_dir={lang}", nproc=1)
     assert res.returncode == 1
