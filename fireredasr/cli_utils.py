@@ -24,3 +24,25 @@ def export_parser(doc: str, default_num: int, default_out: str) -> "argparse.Arg
     p.add_argument("--mode", choices=["last", "best"], default="last")
     p.add_argument("--out_dir", help=f"default: <exp_dir>/{default_out}")
     return p
+
+
+def export_command(task_cls, args: "argparse.Namespace", default_out: str, **options) -> int:
+    """The body of every export command: average the run's checkpoints, write the folder
+    with the family's task (``task_cls``), and report; a missing or unusable run is a message
+    and exit status 1."""
+    import logging
+    import os
+
+    from fireredasr.models.checkpoint import CheckpointError
+    from fireredasr.train.run import export_run
+
+    setup_logging()
+    logger = logging.getLogger("export")
+    out_dir = args.out_dir or os.path.join(args.exp_dir, default_out)
+    try:
+        export_run(task_cls, args.exp_dir, args.num, args.mode, out_dir, **options)
+    except (FileNotFoundError, ValueError, CheckpointError) as e:
+        logger.error("%s", e)
+        return 1
+    logger.info("exported %s", out_dir)
+    return 0

@@ -1,4 +1,4 @@
-"""Stages 5/8: decode a data dir with a model folder and score it.
+"""Stages 7/11: decode a data dir with a model folder and score it.
 
     fireredasr-decode --asr_type aed --model_dir exp/aed/model --data_dir data/test \
         --out_dir exp/aed/decode_test --nj 2 --batch_size 8 \

@@ -8,31 +8,18 @@ train_bpe1000.model, so FireRedAsr.from_pretrained("aed", out_dir) and the relea
 """
 from __future__ import annotations
 
-import logging
-import os
 import sys
 
-from fireredasr.cli_utils import export_parser, setup_logging
-
-logger = logging.getLogger("export_aed")
+from fireredasr.cli_utils import export_command, export_parser
 
 
 def main(argv=None) -> int:
     p = export_parser(__doc__, 10, "model")
     args = p.parse_args(argv)
-    setup_logging()
     # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
     from fireredasr.train.aed_task import AedTask
-    from fireredasr.train.run import export_run
 
-    out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
-    try:
-        export_run(AedTask, args.exp_dir, args.num, args.mode, out_dir)
-    except (FileNotFoundError, ValueError) as e:
-        logger.error("%s", e)
-        return 1
-    logger.info("exported %s", out_dir)
-    return 0
+    return export_command(AedTask, args, "model")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Stage 7 export: average FireRedASR-LLM checkpoints into a model folder in the released layout.
+"""Stage 10: average FireRedASR-LLM checkpoints into a model folder in the released layout.
 
     fireredasr-export-llm --exp_dir exp/llm [--num 5] [--mode last|best] [--copy_llm]
 
@@ -8,32 +8,20 @@ with --copy_llm), which FireRedAsr.from_pretrained("llm", out_dir) loads.
 """
 from __future__ import annotations
 
-import logging
-import os
 import sys
 
-from fireredasr.cli_utils import export_parser, setup_logging
-
-logger = logging.getLogger("export_llm")
+from fireredasr.cli_utils import export_command, export_parser
 
 
 def main(argv=None) -> int:
     p = export_parser(__doc__, 5, "model")
-    p.add_argument("--copy_llm", action="store_true")
+    p.add_argument("--copy_llm", action="store_true",
+                   help="copy the base LLM folder instead of linking it")
     args = p.parse_args(argv)
-    setup_logging()
     # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
     from fireredasr.train.llm_task import LlmTask
-    from fireredasr.train.run import export_run
 
-    out_dir = args.out_dir or os.path.join(args.exp_dir, "model")
-    try:
-        export_run(LlmTask, args.exp_dir, args.num, args.mode, out_dir, copy_llm=args.copy_llm)
-    except (FileNotFoundError, ValueError) as e:
-        logger.error("%s", e)
-        return 1
-    logger.info("exported %s", out_dir)
-    return 0
+    return export_command(LlmTask, args, "model", copy_llm=args.copy_llm)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Stage 9: every wer.json under the given folders as a markdown table (+ PNG bar chart).
+"""Stage 12: every wer.json under the given folders as a markdown table (+ PNG bar chart).
 
     fireredasr-results exp recipes/*/exp --out RESULTS_table.md --plot results.png
 """

@@ -1,4 +1,4 @@
-"""Stage 7: train FireRedASR-LLM (encoder + adapter + LoRA) with DeepSpeed (conf/train_llm.yaml).
+"""Stage 9: train FireRedASR-LLM (encoder + adapter + LoRA) with DeepSpeed (conf/train_llm.yaml).
 
     torchrun --nproc_per_node 8 -m fireredasr.bin.train_llm model.encoder_init=exp/aed/model \
         model.llm_dir=/models/Qwen2-7B-Instruct data.train_dir=data/train data.valid_dir=data/dev \

@@ -1,4 +1,4 @@
-"""Train the external LSTM LM of FireRedASR2 on transcripts (Hydra config: conf/train_lm.yaml).
+"""Stage 5: train the external LSTM LM of FireRedASR2 on transcripts (Hydra config: conf/train_lm.yaml).
 
     torchrun --nproc_per_node 2 -m fireredasr.bin.train_lm data.train_dir=data/train \
         data.valid_dir=data/dev data.lang_dir=data/lang exp_dir=exp/elm \

@@ -37,6 +37,17 @@ def utterance_frames(d: DataDir) -> Dict[str, int]:
                             "(fireredasr-compute-fbank, or its --mode on_the_fly) first")
 
 
+def checked_tokens(tokenize: Callable[[str], Sequence[int]], text: str, max_tokens: int
+                   ) -> Tuple[Tuple[int, ...], str]:
+    """(token ids, "") of a transcript, or ((), why it is left out of training)."""
+    ids = tuple(int(i) for i in tokenize(text))
+    if not ids:
+        return (), "no tokens after normalisation"
+    if len(ids) > max_tokens:
+        return (), f"more than max_tokens={max_tokens}"
+    return ids, ""
+
+
 def build_utterance_table(data_dir: str, tokenize: Callable[[str], Sequence[int]], unk_id: int,
                           min_frames: int, max_frames: int, max_tokens: int,
                           name: str = "data") -> List[UttInfo]:
@@ -63,12 +74,9 @@ def build_utterance_table(data_dir: str, tokenize: Callable[[str], Sequence[int]
         if n > max_frames:
             report.skip(utt, f"more than max_frames={max_frames}")
             continue
-        ids = tuple(int(i) for i in tokenize(d.text[utt]))
-        if not ids:
-            report.skip(utt, "no tokens after normalisation")
-            continue
-        if len(ids) > max_tokens:
-            report.skip(utt, f"more than max_tokens={max_tokens}")
+        ids, why = checked_tokens(tokenize, d.text[utt], max_tokens)
+        if why:
+            report.skip(utt, why)
             continue
         with_unk += unk_id in ids
         if d.feats is not None:
@@ -121,12 +129,9 @@ def build_text_table(kaldi_texts: Sequence[str], plain_texts: Sequence[str],
         if not text.strip():
             report.skip(key, "empty text")
             continue
-        ids = tuple(int(i) for i in tokenize(text))
-        if not ids:
-            report.skip(key, "no tokens after normalisation")
-            continue
-        if len(ids) > max_tokens:
-            report.skip(key, f"more than max_tokens={max_tokens}")
+        ids, why = checked_tokens(tokenize, text, max_tokens)
+        if why:
+            report.skip(key, why)
             continue
         with_unk += unk_id in ids
         infos.append(UttInfo(key, len(ids) + 1, ids, text))

@@ -1,4 +1,4 @@
-"""Stages 5 and 8: decode a Kaldi data dir with a model folder, in parallel jobs.
+"""Stages 7 and 11: decode a Kaldi data dir with a model folder, in parallel jobs.
 
 Outputs in ``out_dir``: ``hyp`` (``uttid text``, sorted), ``confidence`` (AED, ``uttid value``),
 ``timestamp`` (with return_timestamp: CTM lines ``uttid 1 start duration token``), ``nbest`` when

@@ -1,4 +1,4 @@
-"""Stage 9: collect scores into a markdown table (and a bar chart) beside the published ones."""
+"""Stage 12: collect scores into a markdown table (and a bar chart) beside the published ones."""
 from __future__ import annotations
 
 import glob

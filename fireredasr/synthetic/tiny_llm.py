@@ -4,7 +4,7 @@ The LLM stages expect a Hugging Face causal-LM folder with the Qwen2 chat tokens
 (``<|endoftext|>``, ``<|im_start|>``, ``<|im_end|>``). This module makes one from the training
 transcripts: a byte-level BPE tokenizer (Qwen2's scheme) trained on the transcripts and the
 prompt, and a small Qwen2ForCausalLM pretrained as a language model on the transcripts wrapped
-in the same ChatML conversation the ASR prompt uses. Stage 7 then adapts it with LoRA exactly
+in the same ChatML conversation the ASR prompt uses. Stage 9 then adapts it with LoRA exactly
 as it would adapt Qwen2-7B-Instruct.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stage 2: build ``dict.txt`` and ``train_bpe1000.model`` from training transcripts.
+"""Stage 2: build ``dict.txt`` and the BPE model (``bpe.model``) from training transcripts.
 
 The layout is the released one: ids 0-4 are ``<blank> <unk> <pad> <sos> <eos>``, then the
 Chinese characters by descending frequency, then the pieces of a sentencepiece BPE model
