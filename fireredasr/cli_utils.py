@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 
@@ -30,9 +31,8 @@ def export_command(task_cls, args: "argparse.Namespace", default_out: str, **opt
     """The body of every export command: average the run's checkpoints, write the folder
     with the family's task (``task_cls``), and report; a missing or unusable run is a message
     and exit status 1."""
-    import logging
-    import os
-
+    # torch and DeepSpeed load here, not when an entry point imports this module for its
+    # argument parser (so --help and usage errors stay instant)
     from fireredasr.models.checkpoint import CheckpointError
     from fireredasr.train.run import export_run
 
