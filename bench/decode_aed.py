@@ -20,7 +20,11 @@ bench/gpu_check.sh.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,13 +35,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import DTYPES, result, sync  # noqa: E402
+from bench.released_search import uncached_batch_beam_search  # noqa: E402
 from fireredasr.data.audio import load_audio  # noqa: E402
-from fireredasr.data.cmvn import GlobalCMVN, accumulate_cmvn_stats  # noqa: E402
+from fireredasr.data.cmvn import GlobalCMVN, accumulate_cmvn_stats, write_cmvn  # noqa: E402
 from fireredasr.data.fbank import compute_fbank  # noqa: E402
 from fireredasr.data.frontend import Frontend, pad_features  # noqa: E402
-from bench.released_search import uncached_batch_beam_search  # noqa: E402
 from fireredasr.models.beam_search import (DECODE_MODES, BeamSearchConfig,  # noqa: E402
                                            batch_beam_search)
+from fireredasr.models.checkpoint import save_aed_model  # noqa: E402
 from fireredasr.models.fireredasr_aed import FireRedAsrAed  # noqa: E402
 
 EXAMPLES = REPO / "tests" / "fixtures" / "real_examples"
@@ -69,45 +74,84 @@ def seqs(hyps):
     return [[h.yseq.tolist() for h in nbest] for nbest in hyps]
 
 
-def end_to_end(model: FireRedAsrAed, args, dev: str) -> None:
+RELEASED_DIR = REPO / ".venv" / "released"  # utils/setup_venv.sh installs the released code here
+
+
+def released_code_run(model: FireRedAsrAed, stats: np.ndarray, wavs, args):
+    """(per-part seconds, token ids) of the released inference code on the same weights,
+    CMVN and audio, in its own process (bench/released_e2e.py); None when it is not
+    installed."""
+    if not (RELEASED_DIR / "fireredasr").is_dir() or args.device != "cpu":
+        return None
+    with tempfile.TemporaryDirectory(prefix="bench_released.") as folder:
+        save_aed_model(os.path.join(folder, "model.pth.tar"), model)
+        write_cmvn(os.path.join(folder, "cmvn.ark"), stats)
+        proc = subprocess.run(
+            [sys.executable, str(REPO / "bench" / "released_e2e.py"), "--model_dir", folder,
+             "--beam", str(args.beam), "--decode_max_len", str(args.e2e_max_len),
+             "--threads", str(args.threads), *map(str, wavs)],
+            capture_output=True, text=True, cwd=folder,
+            env=dict(os.environ, PYTHONPATH=str(RELEASED_DIR)))
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench/released_e2e.py failed: {proc.stderr[-2000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not out["package"].startswith(str(RELEASED_DIR)):
+        raise RuntimeError(f"the released run imported {out['package']}, not the released code")
+    return tuple(out["times"]), out["hyps"]
+
+
+def end_to_end(model: FireRedAsrAed, args, dev: str) -> bool:
     """What a user waits for: audio -> features -> encoder -> search, for the four real
-    examples as one batch, the toolkit's cached search against the released algorithm
-    (uncached), the same weights and front end; per-part times, the encoder's achieved
-    FLOP/s against the measured matmul peak, and the step's kernel shapes."""
+    examples as one batch: the released inference code (its own process, when installed),
+    the released search algorithm on the toolkit's encoder and front end, and the toolkit;
+    the same weights; per-part times, the encoder's achieved FLOP/s against the measured
+    matmul peak, and the step's kernel shapes. Returns whether all hypotheses agree."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from bench.train_aed import matmul_peak
 
     wavs = sorted(EXAMPLES.glob("*.wav"))
-    samples = [load_audio(str(w))[0] for w in wavs]
-    fe = Frontend(GlobalCMVN(accumulate_cmvn_stats((compute_fbank(s) for s in samples), 80)))
+    stats = accumulate_cmvn_stats((compute_fbank(load_audio(str(w))[0]) for w in wavs), 80)
+    fe = Frontend(GlobalCMVN(stats))
     cfg = BeamSearchConfig(beam_size=args.beam, decode_max_len=args.e2e_max_len)
     times, hyps = {}, {}
     with torch.no_grad():
-        for name, search in (("released", uncached_batch_beam_search),
+        for name, search in (("released algorithm", uncached_batch_beam_search),
                              ("toolkit", batch_beam_search)):
-            (feats, lengths), t_feat = timed(lambda: pad_features([fe.features(s) for s in samples]))
+            (feats, lengths), t_feat = timed(
+                lambda: pad_features([fe.load(str(w))[0] for w in wavs]))
             feats, lengths = feats.to(dev), lengths.to(dev)
             (enc, _, mask), t_enc = timed(lambda: model.encoder(feats, lengths), dev)
-            hyps[name], t_search = timed(lambda: search(model.decoder, enc, mask, cfg), dev)
+            found, t_search = timed(lambda: search(model.decoder, enc, mask, cfg), dev)
+            hyps[name] = [n[0].yseq.tolist() for n in found]
             times[name] = (t_feat, t_enc, t_search)
         with FlopCounterMode(display=False) as counter:
             model.encoder(feats, lengths)
+    released = released_code_run(model, stats, wavs, args)
+    if released is not None:
+        times["released code"], hyps["released code"] = released
     enc_flops = counter.get_total_flops()
     peak = matmul_peak(torch.float32, dev)
-    steps = max(len(n[0].yseq) for n in hyps["toolkit"]) + 1
+    steps = max(len(h) for h in hyps["toolkit"]) + 1
     rows = feats.size(0) * args.beam
-    identical = seqs(hyps["toolkit"]) == seqs(hyps["released"])
+    identical = all(h == hyps["toolkit"] for h in hyps.values())
     total = {k: sum(v) for k, v in times.items()}
+    names = list(times)
     print(f"\nend to end (audio -> text), {feats.size(0)} utterances as one batch, beam "
           f"{args.beam}, decode_max_len {args.e2e_max_len}, fp32:")
-    print("| part | released algorithm | toolkit |")
-    print("|---|---|---|")
+    print("| part | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
     for i, part in enumerate(("features", "encoder", f"search ({steps} steps)")):
-        print(f"| {part} | {times['released'][i]:.2f} s | {times['toolkit'][i]:.2f} s |")
-    print(f"| total | {total['released']:.2f} s | {total['toolkit']:.2f} s |")
-    print(f"end-to-end speed-up: {total['released'] / total['toolkit']:.2f}x; hypotheses "
-          f"identical: {identical}")
+        print(f"| {part} | " + " | ".join(f"{times[n][i]:.2f} s" for n in names) + " |")
+    print("| total | " + " | ".join(f"{total[n]:.2f} s" for n in names) + " |")
+    if released is None:
+        print("(the released code is not installed in .venv/released: bash utils/setup_venv.sh)")
+    print(f"hypotheses identical across all: {identical}")
+    for base in [n for n in names if n != "toolkit"]:
+        ratio = total[base] / total["toolkit"]
+        print(f"end-to-end speed-up vs {base}: {ratio:.2f}x")
+        result(f"AED decoding ({dev}): end to end vs {base}", ratio,
+               f"x; hypotheses identical: {identical}")
     print(f"encoder: {enc_flops / 1e9:.1f} GFLOP in {times['toolkit'][1]:.2f} s = "
           f"{enc_flops / 1e9 / times['toolkit'][1]:.1f} GFLOP/s, {100 * enc_flops / 1e9 / times['toolkit'][1] / peak:.0f}% "
           f"of the measured fp32 matmul peak {peak:.1f} GFLOP/s")
@@ -117,8 +161,7 @@ def end_to_end(model: FireRedAsrAed, args, dev: str) -> None:
           f"{4 * d.d_model}x{d.d_model} (MLP) projections, cross-attention over "
           f"{enc.size(1)} encoder frames per utterance, output {d.d_model}x"
           f"{d.tgt_word_prj.out_features}; {1e3 * times['toolkit'][2] / steps:.1f} ms per step")
-    result(f"AED decoding ({dev}): end to end vs released algorithm",
-           total["released"] / total["toolkit"], f"x; hypotheses identical: {identical}")
+    return identical
 
 
 def main() -> int:
@@ -188,7 +231,7 @@ def main() -> int:
             e, _, m = model.encoder(feats, lengths)
             return batch_beam_search(dec, e, m, cfg)
 
-    end_to_end(model, args, dev)
+    identical = end_to_end(model, args, dev) and identical
 
     fp32, t_fp32 = timed(fp32_run, dev)
     print(f"encoder + cached search, fp32:        {t_fp32:8.2f} s")
