@@ -13,6 +13,8 @@ exp=$recipe_dir/exp
 aishell_dir=               # an unpacked data_aishell folder; empty: download into $download_dir
 download_dir=$recipe_dir/downloads
 data_url=https://www.openslr.org/resources/33
+valid_set=dev              # validation set of training
+score_names="test:aishell1"   # decoded sets, <set>:<results-table column>
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
@@ -26,5 +28,5 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
 fi
 
 asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" \
-  --train_set train --valid_set dev --test_sets "dev test" --score_names "test:aishell1" \
+  --train_set train --valid_set "$valid_set" --test_sets "dev test" --score_names "$score_names" \
   "${forwarded_options[@]}"

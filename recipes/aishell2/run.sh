@@ -15,6 +15,8 @@ exp=$recipe_dir/exp
 train_dir=                 # AISHELL-2/iOS/data (wav.scp, trans.txt, wav/)
 dev_test_dir=              # AISHELL-DEV-TEST-SET (iOS|Android|Mic/dev|test)
 channels="iOS Android Mic"
+valid_set=dev_ios          # validation set of training
+score_names="test_ios:aishell2_ios test_android:aishell2_android test_mic:aishell2_mic"
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 test_sets=""
@@ -35,6 +37,5 @@ existing=""
 for s in $test_sets; do [ -d "$data/$s" ] && existing+="$s "; done
 
 asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" \
-  --train_set train --valid_set dev_ios --test_sets "$existing" \
-  --score_names "test_ios:aishell2_ios test_android:aishell2_android test_mic:aishell2_mic" \
-  "${forwarded_options[@]}"
+  --train_set train --valid_set "$valid_set" --test_sets "$existing" \
+  --score_names "$score_names" "${forwarded_options[@]}"

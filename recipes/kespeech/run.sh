@@ -12,6 +12,8 @@ stop_stage=2                # the data stages; --stop_stage 12 runs every stage
 data=$recipe_dir/data
 exp=$recipe_dir/exp
 corpus_dir=
+valid_set=dev_phase1       # validation set of training
+score_names="test:kespeech"   # decoded sets, <set>:<results-table column>
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
@@ -21,5 +23,5 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
 fi
 
 asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" \
-  --train_set train --valid_set dev_phase1 --test_sets "dev_phase1 test" \
-  --score_names "test:kespeech" "${forwarded_options[@]}"
+  --train_set train --valid_set "$valid_set" --test_sets "dev_phase1 test" \
+  --score_names "$score_names" "${forwarded_options[@]}"

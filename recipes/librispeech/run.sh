@@ -25,6 +25,8 @@ subsets=                   # all subsets at once, e.g. "train-clean-100 dev-clea
 train_subsets="train-clean-100"      # any of train-clean-100 train-clean-360 train-other-500
 eval_subsets="dev-clean dev-other test-clean test-other"
 bpe_vocab_size=5000        # English only: the dictionary is these BPE pieces
+valid_set=dev_clean        # validation set of training
+score_names="test_clean:librispeech_clean test_other:librispeech_other"   # <set>:<column>
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 to_dir() { echo "${1//-/_}"; }
@@ -63,6 +65,5 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
 fi
 
 asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" \
-  --train_set "$train_set" --valid_set dev_clean --test_sets "$test_sets" \
-  --score_names "test_clean:librispeech_clean test_other:librispeech_other" \
-  --bpe_vocab_size "$bpe_vocab_size" "${forwarded_options[@]}"
+  --train_set "$train_set" --valid_set "$valid_set" --test_sets "$test_sets" \
+  --score_names "$score_names" --bpe_vocab_size "$bpe_vocab_size" "${forwarded_options[@]}"

@@ -26,6 +26,7 @@ bpe_vocab_size=100         # the corpus has no English: a small BPE model suffic
 average_num=2              # checkpoints (one per epoch) averaged by the export stages (at most)
 llm_pretrain_steps=1500    # stage 8: language-model steps of the tiny Qwen2
 llm_base_dir=              # a base LLM folder to use instead of the tiny Qwen2 built here
+score_names="test:mini_test"   # decoded sets, <set>:<results-table column>
 train_overrides=           # added to this recipe's AED, LM and LLM settings below
 elm_train_overrides=
 llm_train_overrides=
@@ -91,7 +92,7 @@ if [ -z "$llm_base_dir" ]; then   # stage 8 builds the tiny Qwen2 of this recipe
 fi
 
 asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" --nj "$nj" \
-  --train_set train --valid_set dev --test_sets "dev test" --score_names "test:mini_test" \
+  --train_set train --valid_set dev --test_sets "dev test" --score_names "$score_names" \
   --bpe_vocab_size "$bpe_vocab_size" --average_num "$average_num" \
   --train_overrides "$train_overrides" --elm_train_overrides "$elm_train_overrides" \
   --llm_train_overrides "$llm_train_overrides" --decode_overrides "$decode_overrides" \

@@ -18,6 +18,8 @@ train_subset=L             # S | M | L
 check_files=true           # false: stage 0 does not check that every opus file exists (slow storage)
 feat_mode=on_the_fly
 cmvn_num_utts=50000
+valid_set=dev              # validation set of training
+score_names="test_net:ws_net test_meeting:ws_meeting"   # decoded sets, <set>:<column>
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
@@ -30,6 +32,6 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
 fi
 
 asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" \
-  --train_set "train_${train_subset,,}" --valid_set dev --test_sets "dev test_net test_meeting" \
-  --score_names "test_net:ws_net test_meeting:ws_meeting" --feat_mode "$feat_mode" \
+  --train_set "train_${train_subset,,}" --valid_set "$valid_set" \
+  --test_sets "dev test_net test_meeting" --score_names "$score_names" --feat_mode "$feat_mode" \
   --cmvn_num_utts "$cmvn_num_utts" "${forwarded_options[@]}"
