@@ -6,6 +6,7 @@ GPU. The same weights and encoder output feed both searches, so the ratio isolat
 work.
 
     .venv/bin/python bench/decode_aed.py [--threads 2] [--device cuda] [--half bf16,fp16]
+                                         [--shape tiny]   # a smoke run of the script
 
 Prints the speed-up of the cached search over the released re-run-everything search, the
 time of each decoding mode of a model with a CTC head (ctc_greedy, ctc_prefix_beam,
@@ -48,10 +49,15 @@ from fireredasr.models.fireredasr_aed import FireRedAsrAed  # noqa: E402
 EXAMPLES = REPO / "tests" / "fixtures" / "real_examples"
 
 
-def realistic_args() -> argparse.Namespace:
-    return argparse.Namespace(idim=80, n_layers_enc=12, n_layers_dec=6, n_head=8, d_model=512,
-                              residual_dropout=0.1, dropout_rate=0.1, kernel_size=33,
-                              pe_maxlen=5000, odim=7832, sos_id=3, eos_id=4, pad_id=2)
+# The AED shapes the bench decodes with: "realistic" is the figure RESULTS.md reports; "tiny"
+# only checks that the bench still runs (bench/gpu_check.sh --quick true, in the test suite).
+SHAPES = {"realistic": dict(n_layers_enc=12, n_layers_dec=6, n_head=8, d_model=512, odim=7832),
+          "tiny": dict(n_layers_enc=2, n_layers_dec=1, n_head=4, d_model=128, odim=500)}
+
+
+def model_args(shape: str) -> argparse.Namespace:
+    return argparse.Namespace(idim=80, residual_dropout=0.1, dropout_rate=0.1, kernel_size=33,
+                              pe_maxlen=5000, sos_id=3, eos_id=4, pad_id=2, **SHAPES[shape])
 
 
 def load_features():
@@ -173,6 +179,8 @@ def main() -> int:
     p.add_argument("--e2e_max_len", type=int, default=64,
                    help="decode_max_len of the end-to-end comparison")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--shape", choices=sorted(SHAPES), default="realistic",
+                   help="AED shape: realistic (the reported figures) or tiny (a smoke run)")
     p.add_argument("--half", default="bf16", help="reduced precisions to compare with fp32: "
                    "bf16, fp16 (CUDA), or both comma-separated")
     args = p.parse_args()
@@ -180,7 +188,7 @@ def main() -> int:
     torch.manual_seed(0)
 
     dev = args.device
-    model = FireRedAsrAed(realistic_args()).eval().to(dev)
+    model = FireRedAsrAed(model_args(args.shape)).eval().to(dev)
     n_params = sum(p.numel() for p in model.parameters())
     feats, lengths = load_features()
     feats, lengths = feats.to(dev), lengths.to(dev)
@@ -205,7 +213,7 @@ def main() -> int:
            f"x; {steps} steps, hypotheses identical: {identical}")
 
     # The decoding modes of a model with a CTC head (FireRedASR2): encoder + search each.
-    ctc_model = FireRedAsrAed(realistic_args(), ctc=True).eval().to(dev)
+    ctc_model = FireRedAsrAed(model_args(args.shape), ctc=True).eval().to(dev)
     ctc_model.load_state_dict(model.state_dict(), strict=False)  # same weights + a new head
     mode_times = {}
     for mode in DECODE_MODES:

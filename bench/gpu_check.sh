@@ -42,7 +42,7 @@ fi
       $train_args || echo "RESULT	AED training $m bf16 ($device)	failed	exit $?"
   done
   timeout 300 $py bench/decode_aed.py --device "$device" --half "$half" \
-    $([ "$quick" = true ] && echo --decode_max_len 8 --e2e_max_len 8) \
+    $([ "$quick" = true ] && echo --shape tiny --decode_max_len 8 --e2e_max_len 8) \
     || echo "RESULT	AED decoding ($device)	failed	exit $? (hypotheses differ or error)"
   # shellcheck disable=SC2086
   timeout 300 $py bench/train_llm.py --device "$device" --precisions bf16 $llm_args \

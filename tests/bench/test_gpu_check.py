@@ -17,5 +17,8 @@ def test_gpu_check_prints_its_table_on_cpu():
     assert number.match(rows["AED decoding (cpu): cached search vs released uncached"])
     assert number.match(rows["AED decoding (cpu): bf16 vs fp32"])
     assert "hypotheses identical: True" in proc.stdout
+    # The released inference code itself (.venv/released, utils/setup_venv.sh) decoded the same
+    # audio with the same weights to the same hypotheses (the bench exits 1 otherwise).
+    assert number.match(rows["AED decoding (cpu): end to end vs released code"])
     assert number.match(rows["LLM LoRA training, tiny shape bf16 (cpu), audio-s/s"])
     assert "failed" not in proc.stdout
