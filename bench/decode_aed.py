@@ -60,10 +60,15 @@ def model_args(shape: str) -> argparse.Namespace:
                               pe_maxlen=5000, sos_id=3, eos_id=4, pad_id=2, **SHAPES[shape])
 
 
-def load_features():
+def examples():
+    """The real recordings: their paths, samples, and CMVN statistics over them."""
     wavs = sorted(EXAMPLES.glob("*.wav"))
     samples = [load_audio(str(w))[0] for w in wavs]
-    stats = accumulate_cmvn_stats((compute_fbank(s) for s in samples), 80)
+    return wavs, samples, accumulate_cmvn_stats((compute_fbank(s) for s in samples), 80)
+
+
+def load_features():
+    _, samples, stats = examples()
     fe = Frontend(GlobalCMVN(stats))
     return pad_features([fe.features(s) for s in samples])
 
@@ -116,8 +121,7 @@ def end_to_end(model: FireRedAsrAed, args, dev: str) -> bool:
 
     from bench.train_aed import matmul_peak
 
-    wavs = sorted(EXAMPLES.glob("*.wav"))
-    stats = accumulate_cmvn_stats((compute_fbank(load_audio(str(w))[0]) for w in wavs), 80)
+    wavs, _, stats = examples()
     fe = Frontend(GlobalCMVN(stats))
     cfg = BeamSearchConfig(beam_size=args.beam, decode_max_len=args.e2e_max_len)
     times, hyps = {}, {}

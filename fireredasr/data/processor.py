@@ -86,9 +86,3 @@ def collate_features(utts: List[str], feats: List[np.ndarray]) -> Dict[str, Any]
     padded = torch.nn.utils.rnn.pad_sequence(feat_t, batch_first=True)
     return {"utts": utts, "feats": padded, "feat_lengths": lengths}
 
-
-def collate(utts: List[str], feats: List[np.ndarray], token_ids: List[Sequence[int]],
-            sos_id: int, eos_id: int, pad_id: int) -> Dict[str, Any]:
-    """An AED batch: :func:`collate_features` plus the :func:`collate_tokens` targets."""
-    return dict(collate_tokens(token_ids, sos_id, eos_id, pad_id),
-                **collate_features(utts, feats))

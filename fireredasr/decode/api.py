@@ -25,12 +25,11 @@ import torch
 
 from fireredasr.data.audio import AudioError, AudioSource
 from fireredasr.data.frontend import Frontend, pad_features
-from fireredasr.models.beam_search import BeamSearchConfig, check_elm_fits
 from fireredasr.decode.options import (AedDecodeOptions, DecodeOptions, LlmDecodeOptions,
                                        decode_options)
 from fireredasr.decode.timestamps import fix_timestamps, uniform_times
-from fireredasr.models.beam_search import Hypothesis, check_elm_fits
 from fireredasr.models import released_layout as layout
+from fireredasr.models.beam_search import Hypothesis, check_elm_fits
 from fireredasr.models.checkpoint import load_aed_model, load_elm, load_llm_model
 from fireredasr.tokenizer.aed_tokenizer import ChineseCharEnglishSpmTokenizer
 from fireredasr.tokenizer.llm_tokenizer import encode_prompts

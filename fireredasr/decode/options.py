@@ -86,11 +86,14 @@ class _ReleasedNames:
         return {key: getattr(self, name) for name, key in self.released_keys().items()}
 
 
+# The fields' annotations (strings under ``from __future__ import annotations``) as types.
+FIELD_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+
+
 def _coerce(key: str, value: Any, annotation: str) -> Any:
     """A dict value as the field's type (the released scripts pass ints for flags)."""
-    kind = {"int": int, "float": float, "bool": bool, "str": str}[annotation]
     try:
-        return kind(value)
+        return FIELD_TYPES[annotation](value)
     except (TypeError, ValueError) as e:
         raise ValueError(f"decoding option {key}: expected {annotation}, got {value!r}") from e
 
@@ -192,13 +195,13 @@ def add_decoding_arguments(parser: argparse.ArgumentParser, paper_defaults: bool
             if key in seen or f.name in RUNTIME_FIELDS:
                 continue
             seen.add(key)
-            kind = {"int": int, "float": float, "bool": int, "str": str}[f.type]
-            default = None if paper_defaults else getattr(defaults, f.name)
+            # A boolean is a 0/1 flag, as in the released scripts.
+            kind = int if f.type == "bool" else FIELD_TYPES[f.type]
+            default = None if paper_defaults else kind(getattr(defaults, f.name))
             extra = {"choices": DECODE_MODES} if f.name == "decode_mode" else {}
             help_text = HELP[key] + (" (default: the paper's setting)" if paper_defaults else "")
             groups["both" if key in shared else family].add_argument(
-                f"--{key}", type=kind, default=int(default) if f.type == "bool" and
-                default is not None else default, help=help_text, **extra)
+                f"--{key}", type=kind, default=default, help=help_text, **extra)
 
 
 def options_from_flags(family: str, ns: argparse.Namespace, base: DecodeOptions,

@@ -96,7 +96,7 @@ def load_aed_encoder(path: str) -> torch.nn.Module:
 
 def load_llm(llm_dir: str, use_lora: bool, dtype: torch.dtype = torch.float32,
              attn_implementation: str = "eager", lora_r: int = 64, lora_alpha: int = 16,
-             lora_dropout: float = 0.05) -> nn.Module:
+             lora_dropout: float = 0.05) -> torch.nn.Module:
     """A causal LM from a local folder, wrapped with peft LoRA adapters when ``use_lora``."""
     from transformers import AutoModelForCausalLM  # heavy: only where an LLM is loaded
 

@@ -86,8 +86,8 @@ def build_tokenizer(texts: Iterable[str], out_dir: str, bpe_vocab_size: int = 10
         seen = set(SPECIAL_TOKENS) | set(kept)
         pieces = [p for p in pieces if p not in seen]
         d = TokenDict(list(SPECIAL_TOKENS) + kept + pieces)
-        d.write(os.path.join(scratch, "dict.txt"))
-        for name in (bpe_name + ".vocab", bpe_name + ".model", "dict.txt"):
+        d.write(os.path.join(scratch, LANG_DICT))
+        for name in (bpe_name + ".vocab", bpe_name + ".model", LANG_DICT):
             if os.path.exists(os.path.join(scratch, name)):
                 os.replace(os.path.join(scratch, name), os.path.join(out_dir, name))
     finally:

@@ -170,18 +170,14 @@ def export_model_folder(out_dir: str, args: argparse.Namespace,
         shutil.copyfile(src, os.path.join(out_dir, name))
 
 
-class AedTask(Task):
-    """FireRedASR-AED training (conf/train_aed.yaml): attention decoder with optional joint
-    CTC (a FireRedASR2-layout model) and the auxiliary pinyin CTC."""
+class DictionaryTask(Task):
+    """A task whose text is the AED dictionary's tokens (the AED, and the LSTM LM fused with
+    it): the tokenizer of ``data.lang_dir`` and teacher-forcing targets (sos + y, y + eos)."""
 
     def __init__(self, cfg: DictConfig):
         super().__init__(cfg)
         self.tokenizer = load_tokenizer(cfg.data.lang_dir)
         self.ids = special_ids(self.tokenizer)
-        self.pinyin = pinyin_units(cfg.model, self.tokenizer)
-        self._loss = compute_loss(cfg.trainer.label_smoothing,
-                                  float(cfg.model.get("ctc_weight", 0.0)), self.pinyin,
-                                  float(cfg.model.get("pinyin_ctc_weight", 0.0)))
 
     def tokenize(self, text: str) -> List[int]:
         return self.tokenizer.tokenize(text)[1]
@@ -192,6 +188,18 @@ class AedTask(Task):
 
     def targets(self, infos: Sequence[UttInfo]) -> Dict[str, Any]:
         return collate_tokens([x.token_ids for x in infos], *self.ids)
+
+
+class AedTask(DictionaryTask):
+    """FireRedASR-AED training (conf/train_aed.yaml): attention decoder with optional joint
+    CTC (a FireRedASR2-layout model) and the auxiliary pinyin CTC."""
+
+    def __init__(self, cfg: DictConfig):
+        super().__init__(cfg)
+        self.pinyin = pinyin_units(cfg.model, self.tokenizer)
+        self._loss = compute_loss(cfg.trainer.label_smoothing,
+                                  float(cfg.model.get("ctc_weight", 0.0)), self.pinyin,
+                                  float(cfg.model.get("pinyin_ctc_weight", 0.0)))
 
     def build_model(self) -> FireRedAsrAed:
         return build_model(self.cfg.model, self.tokenizer, self.pinyin)

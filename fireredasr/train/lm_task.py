@@ -8,18 +8,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 from omegaconf import DictConfig
 
 from fireredasr.data.dataset import build_text_table
-from fireredasr.data.processor import UttInfo, collate_tokens
+from fireredasr.data.processor import UttInfo
 from fireredasr.models.checkpoint import save_elm
 from fireredasr.models.lstm_lm import ELM_EOS_ID, ELM_PAD_ID, ELM_SOS_ID, LstmLm
-from fireredasr.train.aed_task import load_tokenizer, special_ids
+from fireredasr.train.aed_task import DictionaryTask, special_ids
 from fireredasr.train.loss import label_smoothed_ce, token_accuracy
-from fireredasr.train.task import Stats, Task
+from fireredasr.train.task import Stats
 
 logger = logging.getLogger(__name__)
 
@@ -72,22 +72,14 @@ def export_model_folder(out_dir: str, model_cfg: DictConfig, vocab_size: int,
     save_elm(out_dir, model)
 
 
-class LmTask(Task):
+class LmTask(DictionaryTask):
     """The external LSTM LM of FireRedASR2 (conf/train_lm.yaml): text only, on the AED's
     dictionary; the text of data.train_dir plus the ``data.extra_text`` files."""
 
     def __init__(self, cfg: DictConfig):
         super().__init__(cfg)
-        self.tokenizer = load_tokenizer(cfg.data.lang_dir)
-        self.ids = check_dictionary(self.tokenizer)
+        check_dictionary(self.tokenizer)  # its special ids must sit where the LM fixes them
         self._loss = compute_loss(cfg.trainer.label_smoothing)
-
-    def tokenize(self, text: str) -> List[int]:
-        return self.tokenizer.tokenize(text)[1]
-
-    @property
-    def unk_id(self) -> int:
-        return self.tokenizer.dict.unk_id
 
     def frontend(self) -> None:
         return None
@@ -99,9 +91,6 @@ class LmTask(Task):
         valid = build_text_table([os.path.join(d.valid_dir, "text")], [], self.tokenize,
                                  self.unk_id, d.max_tokens, "valid")
         return train, valid
-
-    def targets(self, infos: Sequence[UttInfo]) -> Dict[str, Any]:
-        return collate_tokens([x.token_ids for x in infos], *self.ids)
 
     def build_model(self) -> LstmLm:
         return build_model(self.cfg.model, len(self.tokenizer))

@@ -2,7 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from fireredasr.data.processor import collate
+from fireredasr.data.processor import collate_features, collate_tokens
 from fireredasr.models.ctc import CTC
 from fireredasr.models.fireredasr_aed import FireRedAsrAed
 from fireredasr.train.aed_task import compute_loss
@@ -32,7 +32,9 @@ def test_joint_loss_trains_the_head_and_the_v1_layout_has_no_head():
     import numpy as np
 
     feats = [np.random.randn(60, 80).astype(np.float32), np.random.randn(45, 80).astype(np.float32)]
-    batch = collate(["a", "b"], feats, [[5, 6, 7], [8, 9]], args.sos_id, args.eos_id, args.pad_id)
+    # A batch as the AED task's collate builds it: padded features plus its targets.
+    batch = dict(collate_features(["a", "b"], feats),
+                 **collate_tokens([[5, 6, 7], [8, 9]], args.sos_id, args.eos_id, args.pad_id))
     att_only, _ = compute_loss(0.1)(FireRedAsrAed.from_args(args), batch)
     loss, stats = compute_loss(0.1, ctc_weight=0.3)(model, batch)
     assert stats["ctc_loss"] > 0 and torch.isfinite(loss)
