@@ -28,8 +28,8 @@ from fireredasr.data.kaldi_dir import DataDir, validate
 from fireredasr.parallel import worker_pool
 from fireredasr.synthetic.espeak import (ESPEAK_SAMPLE_RATE, EspeakError, EspeakSynthesizer,
                                          VoiceSettings)
-from fireredasr.synthetic.pinyin import sentence_to_espeak
-from fireredasr.synthetic.sentences import default_word_list, load_lexicon, make_sentences
+from fireredasr.synthetic.pinyin import readable_by_espeak, sentence_to_espeak
+from fireredasr.synthetic.sentences import default_word_list, load_lexicon, plan_sentences
 
 logger = logging.getLogger("make_synthetic_corpus")
 
@@ -102,22 +102,13 @@ def _synth_job(items: List[PlannedUtterance]) -> List[Tuple[str, float]]:
 
 def plan_utterances(args) -> Dict[str, List[PlannedUtterance]]:
     """Every utterance of every set, its sentence and its voice drawn from the seed."""
-    def readable(word: str) -> bool:
-        try:
-            sentence_to_espeak([word])
-            return True
-        except ValueError:
-            return False
-
-    lexicon = load_lexicon(args.word_list or default_word_list(), args.words_per_tag, readable)
+    lexicon = load_lexicon(args.word_list or default_word_list(), args.words_per_tag,
+                           readable_by_espeak)
     logger.info("lexicon: %d characters in %d words", len(lexicon.characters),
                 sum(len(w) for w in lexicon.words.values()))
     sizes = OrderedDict([("test", args.num_test), ("dev", args.num_dev), ("train", args.num_train)])
-    taken: set = set()
     plan = {}
-    for k, (split, n) in enumerate(sizes.items()):
-        sentences = make_sentences(lexicon, n, args.seed * 100 + k, exclude=taken)
-        taken.update("".join(s) for s in sentences)
+    for split, sentences in plan_sentences(lexicon, sizes, args.seed).items():
         items = []
         for i, words in enumerate(sentences):
             useed = utterance_seed(args.seed, split, i)

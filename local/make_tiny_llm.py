@@ -26,6 +26,11 @@ def main() -> int:
     p.add_argument("--valid_text", help="Kaldi text for the perplexity check")
     p.add_argument("--out_dir", required=True)
     p.add_argument("--steps", type=int, default=TinyLlmConfig.steps)
+    p.add_argument("--lr", type=float, default=TinyLlmConfig.lr)
+    p.add_argument("--copy_fraction", type=float, default=TinyLlmConfig.copy_fraction,
+                   help="share of each batch spent repeating random token sequences")
+    p.add_argument("--tie_word_embeddings", choices=["true", "false"],
+                   default=str(TinyLlmConfig.tie_word_embeddings).lower())
     p.add_argument("--tiny", action="store_true", help="a toy-sized model (CI)")
     args = p.parse_args()
     setup_logging()
@@ -42,10 +47,15 @@ def main() -> int:
     if not texts:
         logger.error("%s holds no transcript", args.text)
         return 1
-    cfg = TinyLlmConfig(steps=args.steps)
+    if not 0.0 <= args.copy_fraction < 1.0:
+        logger.error("--copy_fraction must be in [0, 1), got %s", args.copy_fraction)
+        return 1
+    training = dict(steps=args.steps, lr=args.lr, copy_fraction=args.copy_fraction,
+                    tie_word_embeddings=args.tie_word_embeddings == "true")
+    cfg = TinyLlmConfig(**training)
     if args.tiny:
         cfg = TinyLlmConfig(vocab_size=600, hidden_size=64, num_layers=2, num_heads=2,
-                            num_kv_heads=1, intermediate_size=128, steps=args.steps, batch_size=8)
+                            num_kv_heads=1, intermediate_size=128, batch_size=8, **training)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     tmp = args.out_dir.rstrip("/") + ".tmp"  # the folder appears only when complete
     build_tiny_llm(texts, valid, tmp, cfg)

@@ -56,6 +56,8 @@ llm_train_overrides=       # Hydra overrides of the LLM training (conf/train_llm
 llm_model_dir=             # LLM folder to decode with (default: <exp>/llm/model)
 model_name=                # row name in the results table (default: the folder's name)
 decode_overrides=          # extra fireredasr-decode flags, e.g. "--beam_size 5"
+aed_decode_overrides=      # extra flags of stage 7's plain AED decode only (not the LM-fused
+                           # one), e.g. "--decode_mode attention_rescoring"
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 stage_times_file=$exp/stage_times.tsv   # each stage's wall time, appended by log()
@@ -164,7 +166,8 @@ if run 6; then
 fi
 
 if run 7; then
-  decode_and_score 7 aed "$aed_model_dir"
+  # shellcheck disable=SC2086
+  decode_and_score 7 aed "$aed_model_dir" "" $aed_decode_overrides
   if [ "$elm" = true ]; then
     log 7 "sweeping the LM fusion weight ($elm_weights) on $data/$valid_set"
     # shellcheck disable=SC2086

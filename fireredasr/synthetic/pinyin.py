@@ -68,3 +68,12 @@ def sentence_to_espeak(words: Sequence[str]) -> str:
         bad = [c for c, s in zip(chars, syllables) if not s[-1:].isdigit()]
         raise ValueError(f"no reading for {''.join(bad) or ''.join(words)!r}")
     return " ".join(espeak_syllable(s) for s in apply_yi_bu_sandhi(chars, syllables))
+
+
+def readable_by_espeak(word: str) -> bool:
+    """Whether every character of ``word`` has a reading espeak-ng can say."""
+    try:
+        sentence_to_espeak([word])
+        return True
+    except ValueError:
+        return False

@@ -111,3 +111,15 @@ def make_sentences(lexicon: Lexicon, n: int, seed: int,
         seen.add(text)
         out.append(words)
     return out
+
+
+def plan_sentences(lexicon: Lexicon, sizes: Dict[str, int], seed: int
+                   ) -> Dict[str, List[List[str]]]:
+    """The sentences of each set, in ``sizes`` order; each set's sentences differ from every
+    earlier set's. A function of ``seed``, so the text of a corpus can be made again alone."""
+    taken: set = set()
+    plan = {}
+    for k, (split, n) in enumerate(sizes.items()):
+        plan[split] = make_sentences(lexicon, n, seed * 100 + k, exclude=taken)
+        taken.update("".join(s) for s in plan[split])
+    return plan

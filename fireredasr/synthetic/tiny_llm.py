@@ -6,6 +6,14 @@ transcripts: a byte-level BPE tokenizer (Qwen2's scheme) trained on the transcri
 prompt, and a small Qwen2ForCausalLM pretrained as a language model on the transcripts wrapped
 in the same ChatML conversation the ASR prompt uses. Stage 9 then adapts it with LoRA exactly
 as it would adapt Qwen2-7B-Instruct.
+
+The ASR stage has the LLM write out what its context (the adapted speech) holds, which an
+instruction-tuned LLM can do out of the box; a tiny model pretrained only as a language model
+of short transcripts never needs to read its context. Pretraining reports how well the model
+repeats validation transcripts placed where the speech goes (``CopyTask.accuracy``), and an
+optional copy task (``copy_fraction``: random token sequences to repeat, nothing to guess from
+the language) with tied input/output embeddings gives the model that ability. Neither is on
+by default: with them the mini recipe's stage 9 did no better (RESULTS.md, issue 9).
 """
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ import logging
 import math
 import random
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 import torch
 
@@ -37,10 +45,13 @@ class TinyLlmConfig:
     num_heads: int = 4
     num_kv_heads: int = 2
     intermediate_size: int = 1024
-    steps: int = 1500             # language-model pretraining steps
+    steps: int = 1500             # pretraining steps
     batch_size: int = 32
     lr: float = 2e-3
     seed: int = 1
+    tie_word_embeddings: bool = False  # True as in Qwen2-0.5B; one copy circuit serves all tokens
+    copy_fraction: float = 0.0    # share of each batch that is the copy task
+    copy_max_len: int = 24        # random sequences of 4..copy_max_len tokens
 
 
 def conversation(text: str) -> str:
@@ -78,7 +89,7 @@ def build_model(tokenizer, cfg: TinyLlmConfig):
         vocab_size=rows, hidden_size=cfg.hidden_size,
         intermediate_size=cfg.intermediate_size, num_hidden_layers=cfg.num_layers,
         num_attention_heads=cfg.num_heads, num_key_value_heads=cfg.num_kv_heads,
-        max_position_embeddings=4096, tie_word_embeddings=False,
+        max_position_embeddings=4096, tie_word_embeddings=cfg.tie_word_embeddings,
         bos_token_id=tokenizer.convert_tokens_to_ids(BOS_TOKEN),
         eos_token_id=tokenizer.convert_tokens_to_ids(EOS_TOKEN),
         pad_token_id=tokenizer.pad_token_id)
@@ -90,6 +101,61 @@ def _batch(tokenizer, texts: Sequence[str]):
                     return_tensors="pt")
     labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, IGNORE_ID)
     return enc["input_ids"], enc["attention_mask"], labels
+
+
+def _pad(rows: Sequence[Tuple[List[int], List[int]]], pad_id: int):
+    """(input ids, labels) rows -> right-padded input_ids, attention_mask, labels."""
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE_ID, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, (x, y) in enumerate(rows):
+        ids[i, :len(x)], labels[i, :len(y)], mask[i, :len(x)] = (
+            torch.tensor(x), torch.tensor(y), 1)
+    return ids, mask, labels
+
+
+class CopyTask:
+    """Copy examples in the ASR conversation: the user turn holds a token sequence where the
+    speech goes, then the instruction; the assistant repeats the sequence. Only the
+    assistant's tokens are scored."""
+
+    def __init__(self, tokenizer):
+        prompt = chat_prompt("", decode=True)
+        speech_at = prompt.index(SPEECH_TOKEN)
+
+        def ids(text: str) -> List[int]:
+            return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+        self.before = ids(prompt[:speech_at])
+        self.after = ids(prompt[speech_at + len(SPEECH_TOKEN):])
+        self.end = ids(EOS_TOKEN)
+        self.tokenizer = tokenizer
+        special = set(tokenizer.all_special_ids)
+        self.pool = [i for i in range(len(tokenizer)) if i not in special]
+
+    def example(self, source: List[int]) -> Tuple[List[int], List[int]]:
+        context = self.before + source + self.after
+        answer = source + self.end
+        return context + answer, [IGNORE_ID] * len(context) + answer
+
+    def random_example(self, rng: random.Random, max_len: int) -> Tuple[List[int], List[int]]:
+        return self.example([rng.choice(self.pool) for _ in range(rng.randint(4, max_len))])
+
+    def text_ids(self, text: str) -> List[int]:
+        return self.tokenizer(clean_text(text), add_special_tokens=False)["input_ids"]
+
+    @torch.no_grad()
+    def accuracy(self, model, sources: Sequence[List[int]]) -> float:
+        """Next-token accuracy of the model repeating ``sources`` (token id lists)."""
+        ids, mask, labels = _pad([self.example(list(x)) for x in sources],
+                                 self.tokenizer.pad_token_id)
+        model.eval()
+        pred = model(input_ids=ids, attention_mask=mask).logits[:, :-1].argmax(-1)
+        model.train()
+        target = labels[:, 1:]
+        scored = target != IGNORE_ID
+        return float((pred[scored] == target[scored]).float().mean())
 
 
 @torch.no_grad()
@@ -107,9 +173,11 @@ def perplexity(model, tokenizer, texts: Sequence[str], batch_size: int = 64) -> 
 
 def pretrain(model, tokenizer, texts: Sequence[str], valid_texts: Sequence[str],
              cfg: TinyLlmConfig) -> List[float]:
-    """Language-model training on the conversations; returns the validation perplexities
-    (before training and after)."""
+    """Language-model and copy training on the conversations; returns the validation
+    perplexities (before training and after)."""
     rng = random.Random(cfg.seed)
+    copy = CopyTask(tokenizer)
+    num_copy = round(cfg.batch_size * cfg.copy_fraction)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
     warmup = max(1, cfg.steps // 20)
 
@@ -121,9 +189,13 @@ def pretrain(model, tokenizer, texts: Sequence[str], valid_texts: Sequence[str],
     ppl = [perplexity(model, tokenizer, valid_texts)]
     logger.info("validation perplexity before pretraining: %.1f", ppl[0])
     model.train()
+    texts = list(texts)
     for step in range(1, cfg.steps + 1):
-        sample = rng.sample(list(texts), min(cfg.batch_size, len(texts)))
-        ids, mask, labels = _batch(tokenizer, sample)
+        sample = rng.sample(texts, min(cfg.batch_size - num_copy, len(texts)))
+        lm = _batch(tokenizer, sample)
+        rows = [(x[m.bool()].tolist(), y[m.bool()].tolist()) for x, m, y in zip(*lm)]
+        rows += [copy.random_example(rng, cfg.copy_max_len) for _ in range(num_copy)]
+        ids, mask, labels = _pad(rows, tokenizer.pad_token_id)
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         opt.zero_grad()
         loss.backward()
@@ -131,9 +203,11 @@ def pretrain(model, tokenizer, texts: Sequence[str], valid_texts: Sequence[str],
         opt.step()
         sched.step()
         if step % max(1, cfg.steps // 10) == 0 or step == cfg.steps:
-            logger.info("LM step %d/%d: loss %.3f", step, cfg.steps, float(loss))
+            logger.info("step %d/%d: loss %.3f", step, cfg.steps, loss.item())
     ppl.append(perplexity(model, tokenizer, valid_texts))
     logger.info("validation perplexity after %d steps: %.1f", cfg.steps, ppl[-1])
+    logger.info("accuracy of repeating validation transcripts: %.3f",
+                copy.accuracy(model, [copy.text_ids(t) for t in list(valid_texts)[:64]]))
     return ppl
 
 

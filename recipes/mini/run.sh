@@ -31,6 +31,9 @@ train_overrides=           # added to this recipe's AED, LM and LLM settings bel
 elm_train_overrides=
 llm_train_overrides=
 decode_overrides=
+# The AED's decode: CTC prefix beam search rescored by the attention decoder; on the dev set
+# of the recorded run (RESULTS.md) 37.34% CER against 44.05% with the attention search alone.
+aed_decode_overrides="--decode_mode attention_rescoring"
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 # Model and schedule sizes for 2 CPU cores; --train_overrides/--llm_train_overrides add to them.
@@ -96,4 +99,5 @@ asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$ex
   --bpe_vocab_size "$bpe_vocab_size" --average_num "$average_num" \
   --train_overrides "$train_overrides" --elm_train_overrides "$elm_train_overrides" \
   --llm_train_overrides "$llm_train_overrides" --decode_overrides "$decode_overrides" \
+  --aed_decode_overrides "$aed_decode_overrides" \
   "${llm_base_args[@]}" "${tiny_args[@]}" "${forwarded_options[@]}"

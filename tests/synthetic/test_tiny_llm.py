@@ -1,0 +1,49 @@
+"""The mini recipe's base LLM: the copy task's examples and a short pretraining run."""
+import random
+
+from fireredasr.data.processor import IGNORE_ID
+from fireredasr.synthetic.tiny_llm import (CopyTask, TinyLlmConfig, build_model, pretrain,
+                                           train_chat_tokenizer)
+from fireredasr.tokenizer.llm_tokenizer import EOS_TOKEN, PROMPT
+
+TEXTS = ["今天天气很好", "我们明天去北京", "他说这个问题不大", "大家一起学习",
+         "北京的天气很好", "明天我们学习", "这个很好", "他们去学习了"] * 4
+
+
+def tiny_config(**kw) -> TinyLlmConfig:
+    base = dict(vocab_size=400, hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=1,
+                intermediate_size=128, batch_size=8, steps=4)
+    base.update(kw)
+    return TinyLlmConfig(**base)
+
+
+def test_copy_example_puts_the_sequence_where_the_speech_goes_and_scores_only_the_answer():
+    tok = train_chat_tokenizer(TEXTS, 400)
+    task = CopyTask(tok)
+    source = tok("北京天气", add_special_tokens=False)["input_ids"]
+    ids, labels = task.example(source)
+    assert len(ids) == len(labels)
+    context = [i for i, y in zip(ids, labels) if y == IGNORE_ID]
+    answer = [y for y in labels if y != IGNORE_ID]
+    assert answer == source + tok(EOS_TOKEN, add_special_tokens=False)["input_ids"]
+    # The context is the decoding prompt with the sequence in place of <speech>.
+    text = tok.decode(context)
+    assert text.startswith("<|im_start|>user\n北京天气" + PROMPT)
+    assert text.endswith("<|im_start|>assistant\n")
+    rng = random.Random(0)
+    special = set(tok.all_special_ids)
+    for _ in range(20):
+        ids, labels = task.random_example(rng, 6)
+        answer = [y for y in labels if y != IGNORE_ID][:-1]
+        assert 4 <= len(answer) <= 6 and not special & set(answer)
+
+
+def test_pretraining_ties_embeddings_and_reports_perplexity():
+    cfg = tiny_config(tie_word_embeddings=True, copy_fraction=0.5)
+    tok = train_chat_tokenizer(TEXTS, cfg.vocab_size)
+    model = build_model(tok, cfg)
+    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    ppl = pretrain(model, tok, TEXTS, TEXTS[:4], cfg)
+    assert len(ppl) == 2 and all(p > 1 for p in ppl)
+    untied = build_model(tok, tiny_config())  # the default
+    assert untied.lm_head.weight.data_ptr() != untied.model.embed_tokens.weight.data_ptr()
