@@ -27,11 +27,9 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from fireredasr.data.kaldi_dir import iter_text_lines  # noqa: E402
-from fireredasr.models.adapter import Adapter  # noqa: E402
 from fireredasr.models.checkpoint import load_llm  # noqa: E402
 from fireredasr.models.fireredasr_llm import FireRedAsrLlm  # noqa: E402
-from fireredasr.tokenizer.llm_tokenizer import (BOS_TOKEN, EOS_TOKEN, SPEECH_TOKEN,  # noqa: E402
-                                                build_llm_tokenizer, clean_text)
+from fireredasr.tokenizer.llm_tokenizer import build_llm_tokenizer, clean_text  # noqa: E402
 from fireredasr.train.llm_task import compute_loss, prompt_targets  # noqa: E402
 
 
@@ -77,10 +75,7 @@ def run(args, texts: List[str], valid: List[str], zero: bool) -> Dict[str, float
     llm = load_llm(args.llm_dir, True, torch.float32, "eager", args.lora_r, 2 * args.lora_r, 0.0)
     encoder = TokenEncoder(llm.get_input_embeddings().weight)
     encoder.zero = zero
-    adapter = Adapter(encoder.odim, llm.config.hidden_size, 2)
-    model = FireRedAsrLlm(encoder, llm, adapter, tokenizer.convert_tokens_to_ids(SPEECH_TOKEN),
-                          tokenizer.pad_token_id, tokenizer.convert_tokens_to_ids(BOS_TOKEN),
-                          tokenizer.convert_tokens_to_ids(EOS_TOKEN))
+    model = FireRedAsrLlm.assemble(encoder, llm, tokenizer, downsample_rate=2)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr)
     start = time.time()

@@ -28,8 +28,8 @@ from fireredasr.data.kaldi_dir import DataDir, validate
 from fireredasr.parallel import worker_pool
 from fireredasr.synthetic.espeak import (ESPEAK_SAMPLE_RATE, EspeakError, EspeakSynthesizer,
                                          VoiceSettings)
-from fireredasr.synthetic.pinyin import readable_by_espeak, sentence_to_espeak
-from fireredasr.synthetic.sentences import default_word_list, load_lexicon, plan_sentences
+from fireredasr.synthetic.pinyin import sentence_to_espeak
+from fireredasr.synthetic.sentences import add_corpus_text_arguments, corpus_sentences
 
 logger = logging.getLogger("make_synthetic_corpus")
 
@@ -102,13 +102,11 @@ def _synth_job(items: List[PlannedUtterance]) -> List[Tuple[str, float]]:
 
 def plan_utterances(args) -> Dict[str, List[PlannedUtterance]]:
     """Every utterance of every set, its sentence and its voice drawn from the seed."""
-    lexicon = load_lexicon(args.word_list or default_word_list(), args.words_per_tag,
-                           readable_by_espeak)
+    lexicon, sentences_by_set = corpus_sentences(args)
     logger.info("lexicon: %d characters in %d words", len(lexicon.characters),
                 sum(len(w) for w in lexicon.words.values()))
-    sizes = OrderedDict([("test", args.num_test), ("dev", args.num_dev), ("train", args.num_train)])
     plan = {}
-    for split, sentences in plan_sentences(lexicon, sizes, args.seed).items():
+    for split, sentences in sentences_by_set.items():
         items = []
         for i, words in enumerate(sentences):
             useed = utterance_seed(args.seed, split, i)
@@ -126,13 +124,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out_dir", required=True, help="where data/{train,dev,test} go")
     p.add_argument("--wav_dir", required=True)
-    p.add_argument("--num_train", type=int, default=6000)
-    p.add_argument("--num_dev", type=int, default=200)
-    p.add_argument("--num_test", type=int, default=300)
-    p.add_argument("--words_per_tag", type=int, default=600,
-                   help="vocabulary: the most frequent N words of each part of speech")
-    p.add_argument("--word_list", help="'word frequency tag' lines (default: jieba's dictionary)")
-    p.add_argument("--seed", type=int, default=1)
+    add_corpus_text_arguments(p)
     p.add_argument("--nj", type=int, default=2)
     p.add_argument("--progress", choices=["auto", "always", "never"], default="auto")
     args = p.parse_args()

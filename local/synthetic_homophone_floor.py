@@ -12,15 +12,14 @@ whole distribution (part-of-speech templates too).
 import argparse
 import logging
 import sys
-from collections import Counter, OrderedDict
+from collections import Counter
 from typing import Iterator, Tuple
 
 from fireredasr.cli_utils import setup_logging
 from fireredasr.scoring.cer import score
 from fireredasr.synthetic.homophones import (decode_templates, decode_words, spelling_table,
                                              substitution_kind, syllables)
-from fireredasr.synthetic.pinyin import readable_by_espeak
-from fireredasr.synthetic.sentences import default_word_list, load_lexicon, plan_sentences
+from fireredasr.synthetic.sentences import SETS, add_corpus_text_arguments, corpus_sentences
 
 logger = logging.getLogger("synthetic_homophone_floor")
 
@@ -47,24 +46,17 @@ def error_kinds(path: str) -> Counter:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--num_train", type=int, default=6000)
-    p.add_argument("--num_dev", type=int, default=200)
-    p.add_argument("--num_test", type=int, default=300)
-    p.add_argument("--words_per_tag", type=int, default=600)
-    p.add_argument("--word_list", help="'word frequency tag' lines (default: jieba's dictionary)")
-    p.add_argument("--set", default="test", choices=["train", "dev", "test"])
+    add_corpus_text_arguments(p)
+    p.add_argument("--set", default="test", choices=SETS)
     p.add_argument("--align", help="a decode's wer.align to sort the errors of")
     args = p.parse_args()
     setup_logging()
     try:
-        lexicon = load_lexicon(args.word_list or default_word_list(), args.words_per_tag,
-                               readable_by_espeak)
+        lexicon, sentences_by_set = corpus_sentences(args)
     except (FileNotFoundError, ValueError) as e:
         logger.error("%s", e)
         return 1
-    sizes = OrderedDict([("test", args.num_test), ("dev", args.num_dev), ("train", args.num_train)])
-    sentences = plan_sentences(lexicon, sizes, args.seed)[args.set]
+    sentences = sentences_by_set[args.set]
     tables = spelling_table(lexicon)
     refs = {f"{i:06d}": "".join(words) for i, words in enumerate(sentences)}
     sounds = {f"{i:06d}": syllables(words) for i, words in enumerate(sentences)}

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from fireredasr.synthetic.pinyin import sentence_to_espeak
-from fireredasr.synthetic.sentences import TEMPLATES, Lexicon
+from fireredasr.synthetic.sentences import MAX_WORD_LEN, TEMPLATES, Lexicon
 
 Syllables = Tuple[str, ...]
 # Per tag (or "*": any tag): syllables of a word -> (log weight, word) of its best spelling.
@@ -46,17 +46,25 @@ def spelling_table(lexicon: Lexicon) -> SpellingTable:
     return tables
 
 
-def _fill(sounds: Syllables, tags: Sequence[str], tables: SpellingTable, max_len: int = 4
+def _words_at(sounds: Syllables, start: int, table: Dict[Syllables, Tuple[float, str]]
+              ) -> Iterator[Tuple[int, float, str]]:
+    """(end, log score, word) of every lexicon word that spells ``sounds[start:end]``."""
+    for end in range(start + 1, min(len(sounds), start + MAX_WORD_LEN) + 1):
+        hit = table.get(sounds[start:end])
+        if hit:
+            yield end, hit[0], hit[1]
+
+
+def _fill(sounds: Syllables, tags: Sequence[str], tables: SpellingTable
           ) -> Optional[Tuple[float, str]]:
     """Best (log score, text) that spells ``sounds`` as one word per tag, in order."""
     states = {0: (0.0, "")}
     for tag in tags:
         nxt: Dict[int, Tuple[float, str]] = {}
         for start, (score, text) in states.items():
-            for end in range(start + 1, min(len(sounds), start + max_len) + 1):
-                hit = tables[tag].get(sounds[start:end])
-                if hit and (end not in nxt or nxt[end][0] < score + hit[0]):
-                    nxt[end] = (score + hit[0], text + hit[1])
+            for end, word_score, word in _words_at(sounds, start, tables[tag]):
+                if end not in nxt or nxt[end][0] < score + word_score:
+                    nxt[end] = (score + word_score, text + word)
         states = nxt
     return states.get(len(sounds))
 
@@ -68,12 +76,10 @@ def decode_words(sounds: Syllables, tables: SpellingTable) -> str:
     for start in range(len(sounds)):
         if best[start] is None:
             continue
-        for end in range(start + 1, min(len(sounds), start + 4) + 1):
-            hit = tables["*"].get(sounds[start:end])
-            if hit:
-                cand = (best[start][0] + hit[0], best[start][1] + hit[1])
-                if best[end] is None or best[end][0] < cand[0]:
-                    best[end] = cand
+        score, text = best[start]
+        for end, word_score, word in _words_at(sounds, start, tables["*"]):
+            if best[end] is None or best[end][0] < score + word_score:
+                best[end] = (score + word_score, text + word)
     return best[-1][1] if best[-1] else ""
 
 

@@ -7,11 +7,13 @@ frequent words recur (the decoder can learn them) while the long tail still appe
 """
 from __future__ import annotations
 
+import argparse
 import os
 import random
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from fireredasr.synthetic.pinyin import readable_by_espeak
 from fireredasr.tokenizer.text_norm import is_cjk
 
 # Part-of-speech templates (jieba/ICTCLAS tags): r pronoun, v verb, n noun, a adjective,
@@ -26,6 +28,10 @@ TEMPLATES: Tuple[Tuple[str, ...], ...] = (
     ("n", "v", "n", "c", "n"), ("p", "t", "r", "v", "a", "u", "n"),
 )
 PARTICLES = {"u": ["的", "了", "着", "过", "地"]}
+MAX_WORD_LEN = 4  # characters (= syllables) of the longest lexicon word
+# The sets of a corpus, in the order their sentences are drawn: each set's text depends only on
+# the seed and the sizes of the sets before it.
+SETS = ("test", "dev", "train")
 
 
 @dataclass
@@ -54,7 +60,7 @@ def default_word_list() -> str:
 
 
 def load_lexicon(path: str, words_per_tag: int, readable: Callable[[str], bool],
-                 max_word_len: int = 4) -> Lexicon:
+                 max_word_len: int = MAX_WORD_LEN) -> Lexicon:
     """The ``words_per_tag`` most frequent words of each template tag, kept when every
     character is a Chinese character that ``readable`` accepts (espeak-ng can say it).
     Weights are frequency ** 0.5, flatter than the corpus, so rarer words appear too."""
@@ -113,13 +119,34 @@ def make_sentences(lexicon: Lexicon, n: int, seed: int,
     return out
 
 
-def plan_sentences(lexicon: Lexicon, sizes: Dict[str, int], seed: int
+def plan_sentences(lexicon: Lexicon, sizes: Mapping[str, int], seed: int
                    ) -> Dict[str, List[List[str]]]:
-    """The sentences of each set, in ``sizes`` order; each set's sentences differ from every
-    earlier set's. A function of ``seed``, so the text of a corpus can be made again alone."""
+    """The sentences of each set of ``SETS`` (``sizes``: set -> count); each set's sentences
+    differ from every earlier set's. A function of ``seed``, so the text of a corpus can be
+    made again alone."""
     taken: set = set()
     plan = {}
-    for k, (split, n) in enumerate(sizes.items()):
-        plan[split] = make_sentences(lexicon, n, seed * 100 + k, exclude=taken)
+    for k, split in enumerate(SETS):
+        plan[split] = make_sentences(lexicon, sizes[split], seed * 100 + k, exclude=taken)
         taken.update("".join(s) for s in plan[split])
     return plan
+
+
+def add_corpus_text_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that fix a synthetic corpus's text, for every tool that makes or remakes it."""
+    p.add_argument("--num_train", type=int, default=6000)
+    p.add_argument("--num_dev", type=int, default=200)
+    p.add_argument("--num_test", type=int, default=300)
+    p.add_argument("--words_per_tag", type=int, default=600,
+                   help="vocabulary: the most frequent N words of each part of speech")
+    p.add_argument("--word_list", help="'word frequency tag' lines (default: jieba's dictionary)")
+    p.add_argument("--seed", type=int, default=1)
+
+
+def corpus_sentences(args: argparse.Namespace) -> Tuple[Lexicon, Dict[str, List[List[str]]]]:
+    """(lexicon, set -> sentences) of the corpus that :func:`add_corpus_text_arguments`'s
+    options describe. Raises FileNotFoundError/ValueError for an unusable word list."""
+    lexicon = load_lexicon(args.word_list or default_word_list(), args.words_per_tag,
+                           readable_by_espeak)
+    sizes = {split: getattr(args, f"num_{split}") for split in SETS}
+    return lexicon, plan_sentences(lexicon, sizes, args.seed)

@@ -96,13 +96,6 @@ def build_model(tokenizer, cfg: TinyLlmConfig):
     return Qwen2ForCausalLM(config)
 
 
-def _batch(tokenizer, texts: Sequence[str]):
-    enc = tokenizer([conversation(t) for t in texts], add_special_tokens=False, padding=True,
-                    return_tensors="pt")
-    labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, IGNORE_ID)
-    return enc["input_ids"], enc["attention_mask"], labels
-
-
 def _pad(rows: Sequence[Tuple[List[int], List[int]]], pad_id: int):
     """(input ids, labels) rows -> right-padded input_ids, attention_mask, labels."""
     width = max(len(ids) for ids, _ in rows)
@@ -113,6 +106,12 @@ def _pad(rows: Sequence[Tuple[List[int], List[int]]], pad_id: int):
         ids[i, :len(x)], labels[i, :len(y)], mask[i, :len(x)] = (
             torch.tensor(x), torch.tensor(y), 1)
     return ids, mask, labels
+
+
+def _lm_rows(tokenizer, texts: Sequence[str]) -> List[Tuple[List[int], List[int]]]:
+    """Language-model rows: each transcript's conversation, every token scored."""
+    encoded = tokenizer([conversation(t) for t in texts], add_special_tokens=False)["input_ids"]
+    return [(ids, ids) for ids in encoded]
 
 
 class CopyTask:
@@ -163,7 +162,8 @@ def perplexity(model, tokenizer, texts: Sequence[str], batch_size: int = 64) -> 
     model.eval()
     total, count = 0.0, 0
     for i in range(0, len(texts), batch_size):
-        ids, mask, labels = _batch(tokenizer, texts[i: i + batch_size])
+        ids, mask, labels = _pad(_lm_rows(tokenizer, texts[i: i + batch_size]),
+                                 tokenizer.pad_token_id)
         n = int((labels[:, 1:] != IGNORE_ID).sum())
         total += float(model(input_ids=ids, attention_mask=mask, labels=labels).loss) * n
         count += n
@@ -192,8 +192,7 @@ def pretrain(model, tokenizer, texts: Sequence[str], valid_texts: Sequence[str],
     texts = list(texts)
     for step in range(1, cfg.steps + 1):
         sample = rng.sample(texts, min(cfg.batch_size - num_copy, len(texts)))
-        lm = _batch(tokenizer, sample)
-        rows = [(x[m.bool()].tolist(), y[m.bool()].tolist()) for x, m, y in zip(*lm)]
+        rows = _lm_rows(tokenizer, sample)
         rows += [copy.random_example(rng, cfg.copy_max_len) for _ in range(num_copy)]
         ids, mask, labels = _pad(rows, tokenizer.pad_token_id)
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
