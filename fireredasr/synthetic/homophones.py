@@ -31,9 +31,11 @@ def spelling_table(lexicon: Lexicon) -> SpellingTable:
         total = sum(w for _, w in entries)
         table: Dict[Syllables, Tuple[float, str]] = {}
         for word, weight in entries:
-            key, score = syllables([word]), math.log(weight / total)
-            if key not in table or table[key][0] < score:
-                table[key] = (score, word)
+            key, entry = syllables([word]), (math.log(weight / total), word)
+            # Equal weights go to the larger word, whatever order the lexicon's tags come in
+            # (a set's order varies with the process's hash seed).
+            if key not in table or table[key] < entry:
+                table[key] = entry
         return table
 
     pooled: Dict[str, float] = defaultdict(float)

@@ -33,3 +33,11 @@ def test_substitutions_are_sorted_by_how_they_sound():
     assert substitution_kind("夏", "下") == "homophone"   # xia4 / xia4
     assert substitution_kind("紧", "近") == "tone"        # jin3 / jin4
     assert substitution_kind("夏", "天") == "other"
+
+
+def test_equal_weights_pick_the_same_spelling_whatever_the_tag_order():
+    # 是 and 事 weigh the same; the pooled table must not follow the tags' order (a set's
+    # order changes with the hash seed from one process to the next).
+    a = Lexicon(words={"n": ["事"], "v": ["是"]}, weights={"n": [1.0], "v": [1.0]})
+    b = Lexicon(words={"v": ["是"], "n": ["事"]}, weights={"v": [1.0], "n": [1.0]})
+    assert spelling_table(a)["*"] == spelling_table(b)["*"]
