@@ -29,6 +29,14 @@ def main() -> int:
     p.add_argument("--lr", type=float, default=TinyLlmConfig.lr)
     p.add_argument("--copy_fraction", type=float, default=TinyLlmConfig.copy_fraction,
                    help="share of each batch spent repeating random token sequences")
+    p.add_argument("--copy_max_repeat", type=int, default=TinyLlmConfig.copy_max_repeat,
+                   help="each copied token fills 1..N positions of the speech slot")
+    p.add_argument("--copy_blanks", choices=["true", "false"],
+                   default=str(TinyLlmConfig.copy_blanks).lower(),
+                   help="stretched slot positions may hold the pad token (CTC's blank)")
+    p.add_argument("--char_tokens", choices=["true", "false"],
+                   default=str(TinyLlmConfig.char_tokens).lower(),
+                   help="one token per Chinese character (no multi-character words)")
     p.add_argument("--tie_word_embeddings", choices=["true", "false"],
                    default=str(TinyLlmConfig.tie_word_embeddings).lower())
     p.add_argument("--tiny", action="store_true", help="a toy-sized model (CI)")
@@ -50,7 +58,12 @@ def main() -> int:
     if not 0.0 <= args.copy_fraction < 1.0:
         logger.error("--copy_fraction must be in [0, 1), got %s", args.copy_fraction)
         return 1
+    if args.copy_max_repeat < 1:
+        logger.error("--copy_max_repeat must be at least 1, got %s", args.copy_max_repeat)
+        return 1
     training = dict(steps=args.steps, lr=args.lr, copy_fraction=args.copy_fraction,
+                    copy_max_repeat=args.copy_max_repeat, char_tokens=args.char_tokens == "true",
+                    copy_blanks=args.copy_blanks == "true",
                     tie_word_embeddings=args.tie_word_embeddings == "true")
     cfg = TinyLlmConfig(**training)
     if args.tiny:

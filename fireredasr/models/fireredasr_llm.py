@@ -10,8 +10,10 @@ from typing import Any, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from fireredasr.models.adapter import Adapter
+from fireredasr.models.ctc import CTC
 from fireredasr.data.processor import IGNORE_ID
 from fireredasr.models.conformer_encoder import ConformerEncoder
 from fireredasr.tokenizer.llm_tokenizer import BOS_TOKEN, EOS_TOKEN, SPEECH_TOKEN
@@ -71,8 +73,20 @@ class FireRedAsrLlm(nn.Module):
         Padded speech frames of shorter utterances are masked out, so a batch decodes like
         its utterances one at a time.
         """
+        speech, speech_lens = self.embed_speech(feats, feat_lengths)
+        return self.merge(speech, speech_lens, input_ids, attention_mask, labels)
+
+    def embed_speech(self, feats: torch.Tensor, feat_lengths: torch.Tensor
+                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(adapter outputs (N, S, llm width), their lengths): the speech in the LLM's
+        embedding space."""
         enc, enc_lengths, _ = self.encoder(feats, feat_lengths)
-        speech, speech_lens = self.encoder_projector(enc, enc_lengths)
+        return self.encoder_projector(enc, enc_lengths)
+
+    def merge(self, speech: torch.Tensor, speech_lens: torch.Tensor, input_ids: torch.Tensor,
+              attention_mask: torch.Tensor, labels: Optional[torch.Tensor] = None
+              ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """``merge_speech`` for adapter outputs already computed."""
         positions = (input_ids == self.speech_token_id).nonzero()
         if positions.size(0) != input_ids.size(0) or not bool((positions[:, 1] == positions[0, 1]).all()):
             raise ValueError("every prompt must hold exactly one <speech> token at the same position")
@@ -92,13 +106,43 @@ class FireRedAsrLlm(nn.Module):
             merged_labels = torch.cat([labels[:, :pos], ignore, labels[:, pos + 1:]], dim=1)
         return inputs_embeds, mask, merged_labels
 
-    def forward(self, feats, feat_lengths, input_ids, attention_mask, labels):
-        """(loss, logits, merged labels): the LLM's token-level cross entropy on the
-        assistant turn, for training."""
-        inputs_embeds, mask, merged = self.merge_speech(feats, feat_lengths, input_ids,
-                                                        attention_mask, labels)
+    def forward(self, feats, feat_lengths, input_ids, attention_mask, labels,
+                adapter_ctc: bool = False):
+        """(loss, logits, merged labels, adapter CTC loss per token or None): the LLM's
+        token-level cross entropy on the assistant turn, for training; with ``adapter_ctc``
+        also ``adapter_ctc_loss``."""
+        speech, speech_lens = self.embed_speech(feats, feat_lengths)
+        inputs_embeds, mask, merged = self.merge(speech, speech_lens, input_ids, attention_mask,
+                                                 labels)
         out = self.llm(inputs_embeds=inputs_embeds, attention_mask=mask, labels=merged)
-        return out.loss, out.logits, merged
+        ctc = self.adapter_ctc_loss(speech, speech_lens, labels) if adapter_ctc else None
+        return out.loss, out.logits, merged, ctc
+
+    def adapter_ctc_loss(self, speech: torch.Tensor, speech_lens: torch.Tensor,
+                         labels: torch.Tensor) -> torch.Tensor:
+        """CTC of the adapter outputs against the transcript's LLM tokens, per token.
+
+        Each output position is scored against every row of the LLM's own input embedding
+        table by its squared distance (the pad token's row is the blank), so the loss pulls
+        the speech onto the embeddings of the tokens it says, at their scale: the input a
+        frozen LLM can read from the first step. The distances are taken in units of a tenth
+        of the rows' mean squared norm, which makes the scores peaky enough for CTC whatever
+        the LLM's embedding scale. A training aid only: it adds no weights.
+        """
+        table = self.llm.get_input_embeddings().weight.float()
+        x = speech.float()
+        sq_dist = ((x * x).sum(-1, keepdim=True) - 2 * x @ table.t()
+                   + (table * table).sum(-1)[None, None, :])
+        unit = 0.1 * float((table * table).sum(-1).mean().detach())
+        log_probs = F.log_softmax(-sq_dist / unit, dim=-1)
+        said = (labels != IGNORE_ID) & (labels != self.eos_id) & (labels != self.pad_id)
+        target_lengths = said.sum(1)
+        targets = torch.zeros(labels.size(0), max(1, int(target_lengths.max())),
+                              dtype=torch.long, device=labels.device)
+        for i in range(labels.size(0)):
+            targets[i, :int(target_lengths[i])] = labels[i][said[i]]
+        loss = CTC.loss_sum(log_probs, speech_lens, targets, target_lengths, blank=self.pad_id)
+        return loss / target_lengths.sum().clamp(min=1)
 
     @torch.no_grad()
     def transcribe(self, feats: torch.Tensor, feat_lengths: torch.Tensor,

@@ -63,19 +63,27 @@ def prompt_targets(tokenizer, texts: Sequence[str]) -> Dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def compute_loss(model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Dict[str, float]]:
-    """The LLM's cross entropy on the assistant turn, and token accuracy."""
+def compute_loss(model, batch: Dict[str, Any], adapter_ctc_weight: float = 0.0
+                 ) -> Tuple[torch.Tensor, Dict[str, float]]:
+    """The LLM's cross entropy on the assistant turn, and token accuracy; with
+    ``adapter_ctc_weight`` w > 0, w * the adapter's CTC (``FireRedAsrLlm.adapter_ctc_loss``)
+    is added."""
     param = next(p for p in model.parameters())
     dev = param.device
     feats = batch["feats"].to(dev, param.dtype)
-    loss, logits, merged = model(feats, batch["feat_lengths"].to(dev),
-                                 batch["input_ids"].to(dev), batch["attention_mask"].to(dev),
-                                 batch["labels"].to(dev))
+    loss, logits, merged, ctc = model(feats, batch["feat_lengths"].to(dev),
+                                      batch["input_ids"].to(dev),
+                                      batch["attention_mask"].to(dev), batch["labels"].to(dev),
+                                      adapter_ctc=adapter_ctc_weight > 0.0)
     target = merged[:, 1:]
     valid = target != IGNORE_ID
     correct = ((logits[:, :-1].argmax(-1) == target) & valid).sum()
-    return loss, {"tokens": float(valid.sum()), "correct": float(correct),
-                  "frames": float(batch["feat_lengths"].sum())}
+    stats = {"tokens": float(valid.sum()), "correct": float(correct),
+             "frames": float(batch["feat_lengths"].sum())}
+    if ctc is not None:
+        stats["adapter_ctc_loss"] = float(ctc.detach())
+        loss = loss + adapter_ctc_weight * ctc
+    return loss, stats
 
 
 def released_args(mcfg: DictConfig) -> argparse.Namespace:
@@ -135,7 +143,7 @@ class LlmTask(Task):
         return build_model(self.cfg.model, self.tokenizer)[0]
 
     def compute_loss(self, model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Stats]:
-        return compute_loss(model, batch)
+        return compute_loss(model, batch, float(self.cfg.model.get("adapter_ctc_weight", 0.0)))
 
     def export(self, out_dir: str, state: Dict[str, torch.Tensor], **options: Any) -> None:
         """``copy_llm=True`` copies the base LLM folder instead of linking it."""

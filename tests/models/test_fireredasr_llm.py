@@ -41,6 +41,27 @@ def test_intermediate_tensors_match_the_reference(ref_llm_api, expected):
         assert bool(att[int(expected["speech_lens"].argmax())].all())
 
 
+def test_adapter_ctc_loss_prefers_speech_that_holds_the_transcript_tokens(ref_llm_api):
+    model, tok = ref_llm_api.model, ref_llm_api.tokenizer
+    texts = ["今天天气很好", "北京"]
+    _, _, labels, _ = encode_prompts(tok, texts, decode=False)
+    table = model.llm.get_input_embeddings().weight.detach()
+    said = [tok(clean_text(t), add_special_tokens=False)["input_ids"] for t in texts]
+
+    def speech(rows):  # each token over two positions, then one zero (blank-like) position
+        width = max(3 * len(r) for r in rows)
+        out = torch.zeros(len(rows), width, table.size(1))
+        for i, r in enumerate(rows):
+            for k, t in enumerate(r):
+                out[i, 3 * k: 3 * k + 2] = table[t]
+        return out, torch.tensor([3 * len(r) for r in rows])
+
+    with torch.no_grad():
+        right = model.adapter_ctc_loss(*speech(said), labels)
+        wrong = model.adapter_ctc_loss(*speech([[t + 1 for t in r] for r in said]), labels)
+    assert torch.isfinite(right) and right < 0.5 * wrong, (right, wrong)
+
+
 @pytest.mark.parametrize("name", ["beam1", "beam3"])
 def test_hypotheses_batch_and_single(ref_llm_api, hyps, real_wavs, name):
     args = hyps[name]["args"]

@@ -3,7 +3,7 @@ import random
 
 from fireredasr.data.processor import IGNORE_ID
 from fireredasr.synthetic.tiny_llm import (CopyTask, TinyLlmConfig, build_model, pretrain,
-                                           train_chat_tokenizer)
+                                           save_llm_folder, train_chat_tokenizer)
 from fireredasr.tokenizer.llm_tokenizer import EOS_TOKEN, PROMPT
 
 TEXTS = ["今天天气很好", "我们明天去北京", "他说这个问题不大", "大家一起学习",
@@ -38,6 +38,33 @@ def test_copy_example_puts_the_sequence_where_the_speech_goes_and_scores_only_th
         assert 4 <= len(answer) <= 6 and not special & set(answer)
 
 
+def test_stretched_copy_example_repeats_each_slot_token_but_answers_each_once():
+    tok = train_chat_tokenizer(TEXTS, 400)
+    task = CopyTask(tok)
+    rng = random.Random(3)
+    stretched = 0
+    for _ in range(30):
+        ids, labels = task.random_example(rng, 8, max_repeat=3)
+        answer = [y for y in labels if y != IGNORE_ID][:-1]
+        assert all(a != b for a, b in zip(answer, answer[1:]))  # no ambiguous doubled token
+        slot = ids[len(task.before): labels.count(IGNORE_ID) - len(task.after)]
+        collapsed = [t for k, t in enumerate(slot) if k == 0 or t != slot[k - 1]]
+        assert collapsed == answer and len(slot) <= 3 * len(answer)
+        stretched += len(slot) > len(answer)
+    assert stretched > 20
+    # With blanks (CTC's shape) the slot reads back once blanks are dropped.
+    blanks = 0
+    for _ in range(30):
+        ids, labels = task.random_example(rng, 8, max_repeat=3, blanks=True)
+        answer = [y for y in labels if y != IGNORE_ID][:-1]
+        slot = ids[len(task.before): labels.count(IGNORE_ID) - len(task.after)]
+        assert slot[0] == answer[0]
+        blanks += slot.count(task.blank)
+        kept = [t for t in slot if t != task.blank]
+        assert [t for k, t in enumerate(kept) if k == 0 or t != kept[k - 1]] == answer
+    assert blanks > 10 and task.blank == tok.pad_token_id
+
+
 def test_pretraining_ties_embeddings_and_reports_perplexity():
     cfg = tiny_config(tie_word_embeddings=True, copy_fraction=0.5)
     tok = train_chat_tokenizer(TEXTS, cfg.vocab_size)
@@ -47,3 +74,14 @@ def test_pretraining_ties_embeddings_and_reports_perplexity():
     assert len(ppl) == 2 and all(p > 1 for p in ppl)
     untied = build_model(tok, tiny_config())  # the default
     assert untied.lm_head.weight.data_ptr() != untied.model.embed_tokens.weight.data_ptr()
+
+
+def test_char_tokens_give_one_token_per_character_and_the_folder_round_trips(tmp_path):
+    tok = train_chat_tokenizer(TEXTS, 400, char_tokens=True)
+    words = train_chat_tokenizer(TEXTS, 400)
+    for text in ("今天天气很好", "北京的天气很好"):
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert [tok.decode([i]) for i in ids] == list(text)
+    assert len(words("今天天气很好", add_special_tokens=False)["input_ids"]) < 6  # words merge
+    # Saved with Qwen2's usual pre-tokenizer, it loads and tokenizes the same way.
+    save_llm_folder(str(tmp_path), build_model(tok, tiny_config()), tok, TEXTS)

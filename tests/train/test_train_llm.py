@@ -28,7 +28,8 @@ def test_lora_training_export_and_decode(data, ref_aed_dir, ref_llm_dir, tmp_pat
     overrides = [f"data.train_dir={data['train']}", f"data.valid_dir={data['dev']}",
                  f"data.cmvn={data['cmvn']}", f"exp_dir={exp}",
                  f"model.encoder_init={ref_aed_dir}", f"model.llm_dir={llm_dir}",
-                 "model.lora_r=8", "data.max_frames_per_batch=800", "data.num_workers=0",
+                 "model.lora_r=8", "model.adapter_ctc_weight=0.3",
+                 "data.max_frames_per_batch=800", "data.num_workers=0",
                  "optim.lr=5e-4", "scheduler.warmup_steps=2", "scheduler.total_steps=40",
                  "trainer.max_steps=12", "trainer.save_every=4", "trainer.log_every=2",
                  "trainer.valid_every=0", "trainer.progress_bar=false"]
@@ -40,6 +41,7 @@ def test_lora_training_export_and_decode(data, ref_aed_dir, ref_llm_dir, tmp_pat
     assert "2 process(es)" in log
     losses = [float(x) for x in re.findall(r"step \d+: loss ([\d.]+)", log)]
     assert len(losses) >= 5 and losses[-1] < losses[0] * 0.9, losses
+    assert len(re.findall(r"adapter_ctc_loss [\d.]+", log)) == len(losses)
     # Only trainable weights (encoder, adapter, LoRA) are checkpointed.
     tag = complete_checkpoints(str(exp / "checkpoints"))[-1][1]
     states = torch.load(exp / "checkpoints" / tag / "mp_rank_00_model_states.pt",
