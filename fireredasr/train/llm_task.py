@@ -12,7 +12,8 @@ from omegaconf import DictConfig
 
 from fireredasr.data.processor import UttInfo
 from fireredasr.models import released_layout as layout
-from fireredasr.models.checkpoint import CheckpointError, load_aed_encoder, load_llm, save_package
+from fireredasr.models.checkpoint import (CheckpointError, load_aed_encoder, load_llm,
+                                          load_package, save_package)
 from fireredasr.models.fireredasr_llm import FireRedAsrLlm, is_package_key
 from fireredasr.tokenizer.llm_tokenizer import (IGNORE_ID, build_llm_tokenizer, clean_text,
                                                 encode_prompts)
@@ -106,6 +107,12 @@ def export_model_folder(out_dir: str, mcfg: DictConfig, state: Dict[str, torch.T
     keep = {k: v.detach().cpu() for k, v in state.items() if is_package_key(k)}
     if not any(k.startswith("encoder_projector.") for k in keep):
         raise CheckpointError("the averaged weights hold no adapter: not an LLM-ASR checkpoint")
+    # Checkpoints leave frozen weights out; a frozen encoder (model.freeze_encoder) is its
+    # initialisation, which the package must still hold.
+    init = load_package(encoder_package_path(mcfg.encoder_init))["model_state_dict"]
+    for k, v in init.items():
+        if k.startswith("encoder."):
+            keep.setdefault(k, v)
     save_package(os.path.join(out_dir, layout.MODEL), released_args(mcfg), keep)
     shutil.copyfile(encoder_package_path(mcfg.encoder_init), os.path.join(out_dir, layout.LLM_ENCODER))
     shutil.copyfile(cmvn, os.path.join(out_dir, layout.CMVN))

@@ -68,6 +68,38 @@ def test_lora_training_export_and_decode(data, ref_aed_dir, ref_llm_dir, tmp_pat
     assert not any("lora_" in k for k in model.model.state_dict())
 
 
+def test_frozen_encoder_is_exported_from_its_initialisation(data, ref_aed_dir, ref_llm_dir,
+                                                            tmp_path):
+    """Checkpoints leave frozen weights out; the exported package still holds the encoder
+    (the AED's, unchanged) and decodes."""
+    from fireredasr.models.checkpoint import load_package
+    from fireredasr.models.fireredasr import FireRedAsr
+
+    exp = tmp_path / "exp"
+    proc = subprocess.run([sys.executable, "-m", "fireredasr.bin.train_llm",
+                           f"data.train_dir={data['train']}", f"data.valid_dir={data['dev']}",
+                           f"data.cmvn={data['cmvn']}", f"exp_dir={exp}",
+                           f"model.encoder_init={ref_aed_dir}",
+                           f"model.llm_dir={ref_llm_dir / 'Qwen2-7B-Instruct'}",
+                           "model.freeze_encoder=true", "model.lora_r=4",
+                           "data.max_frames_per_batch=800", "data.num_workers=0",
+                           "trainer.max_steps=2", "trainer.save_every=2", "trainer.valid_every=0",
+                           "trainer.progress_bar=false"],
+                          capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = subprocess.run([sys.executable, "-m", "fireredasr.bin.export_llm", "--exp_dir",
+                           str(exp), "--num", "1"], capture_output=True, text=True, env=ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    exported = load_package(str(exp / "model" / "model.pth.tar"))["model_state_dict"]
+    init = load_package(str(ref_aed_dir / "model.pth.tar"))["model_state_dict"]
+    encoder = [k for k in init if k.startswith("encoder.")]
+    assert encoder and all(torch.equal(exported[k], init[k]) for k in encoder)
+    model = FireRedAsr.from_pretrained("llm", str(exp / "model"))
+    (res,) = model.transcribe(["u"], [str(REAL_EXAMPLES / "IT0011W0001.wav")],
+                              {"beam_size": 1, "decode_max_len": 3})
+    assert res["uttid"] == "u"
+
+
 def test_missing_llm_folder_is_a_clear_error(data, ref_aed_dir, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "fireredasr.bin.train_llm",
                            f"data.train_dir={data['train']}", f"data.valid_dir={data['dev']}",
