@@ -20,6 +20,13 @@ from fireredasr.synthetic.tiny_llm import TinyLlmConfig, build_tiny_llm
 logger = logging.getLogger("make_tiny_llm")
 
 
+def true_or_false(text: str) -> bool:
+    """A recipe-style boolean flag value."""
+    if text not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text == "true"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--text", required=True, help="Kaldi text of the training set")
@@ -31,14 +38,14 @@ def main() -> int:
                    help="share of each batch spent repeating random token sequences")
     p.add_argument("--copy_max_repeat", type=int, default=TinyLlmConfig.copy_max_repeat,
                    help="each copied token fills 1..N positions of the speech slot")
-    p.add_argument("--copy_blanks", choices=["true", "false"],
-                   default=str(TinyLlmConfig.copy_blanks).lower(),
+    p.add_argument("--copy_blanks", type=true_or_false, default=TinyLlmConfig.copy_blanks,
+                   metavar="true|false",
                    help="stretched slot positions may hold the pad token (CTC's blank)")
-    p.add_argument("--char_tokens", choices=["true", "false"],
-                   default=str(TinyLlmConfig.char_tokens).lower(),
+    p.add_argument("--char_tokens", type=true_or_false, default=TinyLlmConfig.char_tokens,
+                   metavar="true|false",
                    help="one token per Chinese character (no multi-character words)")
-    p.add_argument("--tie_word_embeddings", choices=["true", "false"],
-                   default=str(TinyLlmConfig.tie_word_embeddings).lower())
+    p.add_argument("--tie_word_embeddings", type=true_or_false,
+                   default=TinyLlmConfig.tie_word_embeddings, metavar="true|false")
     p.add_argument("--tiny", action="store_true", help="a toy-sized model (CI)")
     args = p.parse_args()
     setup_logging()
@@ -62,9 +69,8 @@ def main() -> int:
         logger.error("--copy_max_repeat must be at least 1, got %s", args.copy_max_repeat)
         return 1
     training = dict(steps=args.steps, lr=args.lr, copy_fraction=args.copy_fraction,
-                    copy_max_repeat=args.copy_max_repeat, char_tokens=args.char_tokens == "true",
-                    copy_blanks=args.copy_blanks == "true",
-                    tie_word_embeddings=args.tie_word_embeddings == "true")
+                    copy_max_repeat=args.copy_max_repeat, char_tokens=args.char_tokens,
+                    copy_blanks=args.copy_blanks, tie_word_embeddings=args.tie_word_embeddings)
     cfg = TinyLlmConfig(**training)
     if args.tiny:
         cfg = TinyLlmConfig(vocab_size=600, hidden_size=64, num_layers=2, num_heads=2,

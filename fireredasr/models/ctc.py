@@ -25,7 +25,8 @@ class CTC(nn.Module):
     @staticmethod
     def loss_sum(log_probs: torch.Tensor, enc_lengths: torch.Tensor, targets: torch.Tensor,
                  target_lengths: torch.Tensor, blank: int = CTC_BLANK_ID) -> torch.Tensor:
-        """Summed CTC loss of a batch; targets (N, S) are read up to target_lengths.
+        """Summed CTC loss of a batch; targets (N, S) are read up to target_lengths (or,
+        1-D, are the rows' targets concatenated).
         Impossible alignments (an utterance with more tokens than frames) count zero."""
         return F.ctc_loss(log_probs.transpose(0, 1), targets, enc_lengths, target_lengths,
                           blank=blank, reduction="sum", zero_infinity=True)

@@ -137,11 +137,9 @@ class FireRedAsrLlm(nn.Module):
         log_probs = F.log_softmax(-sq_dist / unit, dim=-1)
         said = (labels != IGNORE_ID) & (labels != self.eos_id) & (labels != self.pad_id)
         target_lengths = said.sum(1)
-        targets = torch.zeros(labels.size(0), max(1, int(target_lengths.max())),
-                              dtype=torch.long, device=labels.device)
-        for i in range(labels.size(0)):
-            targets[i, :int(target_lengths[i])] = labels[i][said[i]]
-        loss = CTC.loss_sum(log_probs, speech_lens, targets, target_lengths, blank=self.pad_id)
+        # Each row's tokens, rows concatenated: the 1-D target form of CTC.
+        loss = CTC.loss_sum(log_probs, speech_lens, labels[said], target_lengths,
+                            blank=self.pad_id)
         return loss / target_lengths.sum().clamp(min=1)
 
     @torch.no_grad()

@@ -164,7 +164,8 @@ class CopyTask:
     def stretch(self, source: List[int], rng: random.Random, max_repeat: int,
                 blanks: bool = False) -> List[int]:
         """Each token over 1..max_repeat positions: the token, then the token again or
-        (``blanks``) as likely the pad token, CTC's blank."""
+        (``blanks``) as likely the pad token, CTC's blank. Unlike CTC output, the token may
+        come back after a blank within its own stretch."""
         out: List[int] = []
         for i in source:
             out.append(i)

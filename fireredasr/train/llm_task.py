@@ -109,12 +109,12 @@ def export_model_folder(out_dir: str, mcfg: DictConfig, state: Dict[str, torch.T
         raise CheckpointError("the averaged weights hold no adapter: not an LLM-ASR checkpoint")
     # Checkpoints leave frozen weights out; a frozen encoder (model.freeze_encoder) is its
     # initialisation, which the package must still hold.
-    init = load_package(encoder_package_path(mcfg.encoder_init))["model_state_dict"]
-    for k, v in init.items():
+    encoder_package = encoder_package_path(mcfg.encoder_init)
+    for k, v in load_package(encoder_package)["model_state_dict"].items():
         if k.startswith("encoder."):
             keep.setdefault(k, v)
     save_package(os.path.join(out_dir, layout.MODEL), released_args(mcfg), keep)
-    shutil.copyfile(encoder_package_path(mcfg.encoder_init), os.path.join(out_dir, layout.LLM_ENCODER))
+    shutil.copyfile(encoder_package, os.path.join(out_dir, layout.LLM_ENCODER))
     shutil.copyfile(cmvn, os.path.join(out_dir, layout.CMVN))
     target = os.path.join(out_dir, layout.LLM_SUBDIR)
     if os.path.lexists(target):
