@@ -24,7 +24,12 @@ num_test=300
 words_per_tag=600          # vocabulary: the most frequent N words per part of speech
 bpe_vocab_size=100         # the corpus has no English: a small BPE model suffices
 average_num=2              # checkpoints (one per epoch) averaged by the export stages (at most)
-llm_pretrain_steps=1500    # stage 8: language-model steps of the tiny Qwen2
+llm_pretrain_steps=1000    # stage 8: pretraining steps of the tiny Qwen2
+# Stage 8's stand-in learns to repeat a CTC-shaped slot (one token per character, each
+# stretched over 1-3 positions with blanks) besides the transcripts' language: an LLM that
+# cannot read its context gives stage 9 nothing to adapt to (RESULTS.md, issue 9).
+llm_pretrain_opts="--lr 1e-3 --copy_fraction 0.5 --tie_word_embeddings true --char_tokens true
+  --copy_max_repeat 3 --copy_blanks true"
 llm_base_dir=              # a base LLM folder to use instead of the tiny Qwen2 built here
 score_names="test:mini_test"   # decoded sets, <set>:<results-table column>
 train_overrides=           # added to this recipe's AED, LM and LLM settings below
@@ -50,8 +55,11 @@ aed_base="model=aed_xs model.d_model=128 model.n_layers_dec=2 model.ctc_weight=0
 elm_base="model.embedding_dim=256 model.hidden_size=256 trainer.max_epochs=20
   data.max_frames_per_batch=1000 data.num_workers=0 scheduler.warmup_steps=50
   scheduler.total_steps=1500 trainer.log_every=50 trainer.valid_every=0 trainer.save_every=0"
-llm_base="model.lora_r=16 model.lora_alpha=32 optim.lr=5e-4 scheduler.warmup_steps=20
-  scheduler.total_steps=300 trainer.max_epochs=3 data.max_frames_per_batch=8000
+# The encoder stays as the AED trained it (twice the steps per minute); the adapter CTC
+# gives the adapter a direct signal from the first step.
+llm_base="model.freeze_encoder=true model.adapter_ctc_weight=0.3
+  model.lora_r=16 model.lora_alpha=32 optim.lr=1e-3 scheduler.warmup_steps=50
+  scheduler.total_steps=460 trainer.max_epochs=5 data.max_frames_per_batch=8000
   data.num_workers=1 trainer.precision=bf16 trainer.log_every=25 trainer.valid_every=0
   trainer.save_every=0 trainer.keep_last=2"
 tiny_args=()
@@ -62,7 +70,8 @@ if [ "$tiny" = true ]; then
     model.n_head=2 model.kernel_size=7 optim.lr=2e-3 scheduler.warmup_steps=5
     trainer.max_steps=8 data.max_frames_per_batch=3000 data.num_workers=0
     trainer.log_every=2 trainer.valid_every=0 trainer.save_every=4 trainer.progress_bar=false"
-  llm_base="model.lora_r=4 model.lora_alpha=8 optim.lr=5e-4 scheduler.warmup_steps=2
+  llm_base="model.freeze_encoder=true model.adapter_ctc_weight=0.3
+    model.lora_r=4 model.lora_alpha=8 optim.lr=5e-4 scheduler.warmup_steps=2
     scheduler.total_steps=10 trainer.max_steps=4 data.max_frames_per_batch=3000
     data.num_workers=0 trainer.log_every=2 trainer.valid_every=0 trainer.save_every=2
     trainer.progress_bar=false"
@@ -91,7 +100,7 @@ if [ -z "$llm_base_dir" ]; then   # stage 8 builds the tiny Qwen2 of this recipe
   llm_base_args=(--llm_base_dir "$exp/llm_base" --llm_base_cmd "$(printf '%q ' "$py" \
     "$FIREREDASR_ROOT/local/make_tiny_llm.py" --text "$data/train/text" \
     --valid_text "$data/dev/text" --out_dir "$exp/llm_base" --steps "$llm_pretrain_steps" \
-    $([ "$tiny" = true ] && echo --tiny))")
+    $llm_pretrain_opts $([ "$tiny" = true ] && echo --tiny))")
 fi
 
 asr_stages --stage "$stage" --stop_stage "$stop_stage" --data "$data" --exp "$exp" --nj "$nj" \
