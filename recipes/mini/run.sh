@@ -5,7 +5,9 @@
 #   0  synthesise data/{train,dev,test} (16 kHz wavs + Kaldi data dirs)
 #   1-12  the shared stages (features ... results table): recipes/asr.sh --help. Stage 8
 #      builds the base LLM (unless --llm_base_dir is given): a byte-level BPE tokenizer with
-#      the Qwen2 chat tokens and a tiny Qwen2 pretrained on the training transcripts.
+#      the Qwen2 chat tokens and a tiny Qwen2 pretrained on the training transcripts and
+#      to repeat what its context holds; stage 9 then trains the adapter and LoRA on the
+#      frozen AED encoder.
 # --tiny true runs every stage on a few dozen utterances in a few minutes (the CI check).
 set -euo pipefail
 recipe_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
