@@ -58,9 +58,9 @@ elm_base="model.embedding_dim=256 model.hidden_size=256 trainer.max_epochs=20
   data.max_frames_per_batch=1000 data.num_workers=0 scheduler.warmup_steps=50
   scheduler.total_steps=1500 trainer.log_every=50 trainer.valid_every=0 trainer.save_every=0"
 # The encoder stays as the AED trained it (twice the steps per minute); the adapter CTC
-# gives the adapter a direct signal from the first step.
-llm_base="model.freeze_encoder=true model.adapter_ctc_weight=0.3
-  model.lora_r=16 model.lora_alpha=32 optim.lr=1e-3 scheduler.warmup_steps=50
+# gives the adapter a direct signal from the first step. Full and --tiny runs share both.
+llm_method="model.freeze_encoder=true model.adapter_ctc_weight=0.3"
+llm_base="model.lora_r=16 model.lora_alpha=32 optim.lr=1e-3 scheduler.warmup_steps=50
   scheduler.total_steps=460 trainer.max_epochs=5 data.max_frames_per_batch=8000
   data.num_workers=1 trainer.precision=bf16 trainer.log_every=25 trainer.valid_every=0
   trainer.save_every=0 trainer.keep_last=2"
@@ -72,8 +72,7 @@ if [ "$tiny" = true ]; then
     model.n_head=2 model.kernel_size=7 optim.lr=2e-3 scheduler.warmup_steps=5
     trainer.max_steps=8 data.max_frames_per_batch=3000 data.num_workers=0
     trainer.log_every=2 trainer.valid_every=0 trainer.save_every=4 trainer.progress_bar=false"
-  llm_base="model.freeze_encoder=true model.adapter_ctc_weight=0.3
-    model.lora_r=4 model.lora_alpha=8 optim.lr=5e-4 scheduler.warmup_steps=2
+  llm_base="model.lora_r=4 model.lora_alpha=8 optim.lr=5e-4 scheduler.warmup_steps=2
     scheduler.total_steps=10 trainer.max_steps=4 data.max_frames_per_batch=3000
     data.num_workers=0 trainer.log_every=2 trainer.valid_every=0 trainer.save_every=2
     trainer.progress_bar=false"
@@ -84,7 +83,7 @@ if [ "$tiny" = true ]; then
   tiny_args=(--elm_weights 0.3)
 fi
 train_overrides="$(echo $aed_base) $train_overrides"
-llm_train_overrides="$(echo $llm_base) $llm_train_overrides"
+llm_train_overrides="$llm_method $(echo $llm_base) $llm_train_overrides"
 elm_train_overrides="$(echo $elm_base) $elm_train_overrides"
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   if [ -f "$data/test/wav.scp" ] && [ -f "$data/train/utt2dur" ]; then
