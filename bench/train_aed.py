@@ -46,8 +46,9 @@ def matmul_peak(dtype: torch.dtype, device: str = "cpu", n: int = 2048, reps: in
     return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
 
 
-def make_model(preset: str, vocab: int) -> FireRedAsrAed:
-    cfg = OmegaConf.load(REPO / "conf" / "model" / f"{preset}.yaml")
+def make_model(preset: str, vocab: int, **overrides) -> FireRedAsrAed:
+    """A conf/model preset (fields replaced by ``overrides``) with seeded random weights."""
+    cfg = OmegaConf.merge(OmegaConf.load(REPO / "conf" / "model" / f"{preset}.yaml"), overrides)
     args = argparse.Namespace(idim=80, n_layers_enc=cfg.n_layers_enc, n_layers_dec=cfg.n_layers_dec,
                               n_head=cfg.n_head, d_model=cfg.d_model, residual_dropout=0.1,
                               dropout_rate=0.1, kernel_size=cfg.kernel_size, pe_maxlen=5000,

@@ -42,6 +42,7 @@ from fireredasr.train.trainer import deepspeed_config, init_distributed  # noqa:
 LLM_SHAPES = {
     "qwen2-0.5b": TinyLlmConfig(hidden_size=896, num_layers=24, num_heads=14, num_kv_heads=2,
                                 intermediate_size=4864),
+    "mini": TinyLlmConfig(),  # the base LLM recipes/mini builds (stage 8)
     "tiny": TinyLlmConfig(hidden_size=128, num_layers=2, num_heads=4, num_kv_heads=2,
                           intermediate_size=256),
 }
@@ -57,9 +58,10 @@ def texts() -> list:
     return ["".join(rng.choice(chars) for _ in range(20)) for _ in range(200)]
 
 
-def build_folders(root: str, encoder: str, llm_shape: str, vocab: int, corpus: list) -> tuple:
+def build_folders(root: str, encoder: str, llm_shape: str, vocab: int, corpus: list,
+                  **encoder_overrides) -> tuple:
     """(AED package path, LLM folder) with random weights; the tokenizer learns ``corpus``."""
-    aed = make_model(encoder, vocab)
+    aed = make_model(encoder, vocab, **encoder_overrides)
     aed_path = os.path.join(root, "aed", "model.pth.tar")
     save_package(aed_path, aed.args, aed.state_dict())
     tokenizer = train_chat_tokenizer(corpus, 4000)

@@ -47,10 +47,9 @@ def build_model(mcfg: DictConfig, tokenizer: Any = None) -> Tuple[FireRedAsrLlm,
     if not mcfg.use_lora:
         for p in llm.parameters():
             p.requires_grad = not mcfg.freeze_llm
-    if mcfg.freeze_encoder:
-        for p in encoder.parameters():
-            p.requires_grad = False
     model = FireRedAsrLlm.assemble(encoder, llm, tokenizer, int(mcfg.encoder_downsample_rate))
+    if mcfg.freeze_encoder:
+        model.freeze_encoder()
     n_all = sum(p.numel() for p in model.parameters())
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     logger.info("LLM-ASR model: %.2fM parameters, %.2fM trainable", n_all / 1e6, n_train / 1e6)

@@ -100,6 +100,30 @@ def test_frozen_encoder_is_exported_from_its_initialisation(data, ref_aed_dir, r
     assert res["uttid"] == "u"
 
 
+def test_frozen_encoder_stays_in_eval_mode_while_the_rest_trains(ref_aed_dir, ref_llm_dir):
+    """model.freeze_encoder: no encoder gradients, and no dropout noise in it after
+    model.train() (what DeepSpeed calls), while the adapter and LoRA train."""
+    from omegaconf import OmegaConf
+
+    from fireredasr.train.llm_task import build_model
+
+    mcfg = OmegaConf.load(REPO / "conf" / "model" / "llm.yaml")
+    mcfg.encoder_init, mcfg.llm_dir = str(ref_aed_dir), str(ref_llm_dir / "Qwen2-7B-Instruct")
+    mcfg.lora_r, mcfg.freeze_encoder = 4, True
+    model, _ = build_model(mcfg)
+    model.train()
+    assert not model.encoder.training and model.encoder_projector.training
+    assert not any(p.requires_grad for p in model.encoder.parameters())
+    assert any(p.requires_grad for p in model.encoder_projector.parameters())
+    feats, lens = torch.randn(2, 60, 80), torch.tensor([60, 45])
+    first = model.embed_speech(feats, lens)[0]
+    assert torch.equal(first, model.embed_speech(feats, lens)[0])
+    mcfg.freeze_encoder = False
+    model, _ = build_model(mcfg)
+    model.train()
+    assert model.encoder.training
+
+
 def test_missing_llm_folder_is_a_clear_error(data, ref_aed_dir, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "fireredasr.bin.train_llm",
                            f"data.train_dir={data['train']}", f"data.valid_dir={data['dev']}",
