@@ -11,7 +11,9 @@ Qwen2 base LLM (hidden 256, 4 layers), LoRA r 16, random weights built without a
   * ``frozen, train mode``: encoder weights frozen but left in train mode, which is what
     ``model.freeze_encoder`` did before it kept the encoder in eval mode;
   * ``frozen (eval)``: ``model.freeze_encoder=true`` as it is now;
-  * ``frozen, LoRA dropout 0``: plus ``model.lora_dropout=0``, the mini recipe's setting;
+  * ``frozen, LoRA dropout 0``: plus ``model.lora_dropout=0``;
+  * ``+ cached encoder``: plus ``model.encoder_cache_gb`` (the warm-up step fills the cache,
+    as the first epoch does), the mini recipe's setting;
 
 and prints each one's seconds per step and its speed relative to ``frozen, train mode``.
 The default batch is one of the mini recipe's (8000 frames of ~2.4 s utterances) and one
@@ -35,18 +37,21 @@ from bench.common import add_training_bench_options  # noqa: E402
 from bench.train_aed import time_steps  # noqa: E402
 from bench.train_llm import build_folders, texts  # noqa: E402
 from fireredasr.train import llm_task  # noqa: E402
+from fireredasr.train.encoder_cache import EncoderOutputCache  # noqa: E402
 from fireredasr.train.trainer import deepspeed_config, init_distributed  # noqa: E402
 
-SETTINGS = [  # (name, freeze_encoder, keep the frozen encoder in train mode, LoRA dropout)
-    ("trained encoder", False, False, 0.05),
-    ("frozen, train mode", True, True, 0.05),
-    ("frozen (eval)", True, False, 0.05),
-    ("frozen, LoRA dropout 0", True, False, 0.0),
+SETTINGS = [  # (name, freeze_encoder, frozen encoder left in train mode, LoRA dropout, cache)
+    ("trained encoder", False, False, 0.05, False),
+    ("frozen, train mode", True, True, 0.05, False),
+    ("frozen (eval)", True, False, 0.05, False),
+    ("frozen, LoRA dropout 0", True, False, 0.0, False),
+    ("+ cached encoder", True, False, 0.0, True),
 ]
 BASELINE = "frozen, train mode"
 
 
-def step_seconds(mcfg, encoder_train_mode: bool, precision: str, batch, steps: int) -> float:
+def step_seconds(mcfg, encoder_train_mode: bool, cache: bool, precision: str, batch,
+                 steps: int) -> float:
     import deepspeed
 
     model, _ = llm_task.build_model(mcfg)
@@ -59,8 +64,9 @@ def step_seconds(mcfg, encoder_train_mode: bool, precision: str, batch, steps: i
         model=model, model_parameters=params, optimizer=torch.optim.AdamW(params, lr=1e-4),
         config=deepspeed_config(ds, trainer))
     engine.train()
-    return time_steps(engine, lambda: llm_task.compute_loss(engine, batch, 0.3)[0], steps, 1,
-                      "cpu")
+    cached = EncoderOutputCache(10 ** 10) if cache else None
+    return time_steps(engine, lambda: llm_task.compute_loss(engine, batch, 0.3, cached)[0],
+                      steps, 1, "cpu")
 
 
 def main() -> int:
@@ -78,16 +84,18 @@ def main() -> int:
                                 "lora_alpha": 32, "attn_implementation": "eager"})
         _, tokenizer = llm_task.build_model(base)
         g = torch.Generator().manual_seed(0)
-        batch = {"feats": torch.randn(args.utts, args.frames, 80, generator=g),
+        batch = {"utts": [f"u{i}" for i in range(args.utts)],
+                 "feats": torch.randn(args.utts, args.frames, 80, generator=g),
                  "feat_lengths": torch.full((args.utts,), args.frames, dtype=torch.long),
                  **llm_task.prompt_targets(tokenizer, corpus[: args.utts])}
         print(f"batch {args.utts} x {args.frames} frames, {args.threads} thread(s), cpu")
         for precision in args.precisions.split(","):
             seconds = {}
-            for name, frozen, train_mode, lora_dropout in SETTINGS:
+            for name, frozen, train_mode, lora_dropout, cache in SETTINGS:
                 mcfg = OmegaConf.merge(base, {"freeze_encoder": frozen,
                                               "lora_dropout": lora_dropout})
-                seconds[name] = step_seconds(mcfg, train_mode, precision, batch, args.steps)
+                seconds[name] = step_seconds(mcfg, train_mode, cache, precision, batch,
+                                             args.steps)
             for name, s in seconds.items():
                 print(f"{precision} {name:24s} {s:6.3f} s/step  {seconds[BASELINE] / s:5.2f}x "
                       f"vs '{BASELINE}'")

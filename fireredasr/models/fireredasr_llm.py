@@ -123,11 +123,16 @@ class FireRedAsrLlm(nn.Module):
         return inputs_embeds, mask, merged_labels
 
     def forward(self, feats, feat_lengths, input_ids, attention_mask, labels,
-                adapter_ctc: bool = False):
+                adapter_ctc: bool = False,
+                encoder_out: Optional[Tuple[torch.Tensor, torch.Tensor]] = None):
         """(loss, logits, merged labels, adapter CTC loss per token or None): the LLM's
         token-level cross entropy on the assistant turn, for training; with ``adapter_ctc``
-        also ``adapter_ctc_loss``."""
-        speech, speech_lens = self.embed_speech(feats, feat_lengths)
+        also ``adapter_ctc_loss``. ``encoder_out`` (outputs, lengths), when given, stands for
+        the encoder's pass over ``feats`` (a frozen encoder's outputs computed earlier)."""
+        if encoder_out is None:
+            speech, speech_lens = self.embed_speech(feats, feat_lengths)
+        else:
+            speech, speech_lens = self.encoder_projector(*encoder_out)
         inputs_embeds, mask, merged = self.merge(speech, speech_lens, input_ids, attention_mask,
                                                  labels)
         out = self.llm(inputs_embeds=inputs_embeds, attention_mask=mask, labels=merged)

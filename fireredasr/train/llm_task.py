@@ -5,7 +5,7 @@ import argparse
 import logging
 import os
 import shutil
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from omegaconf import DictConfig
@@ -17,6 +17,7 @@ from fireredasr.models.checkpoint import (CheckpointError, load_aed_encoder, loa
 from fireredasr.models.fireredasr_llm import FireRedAsrLlm, is_package_key
 from fireredasr.tokenizer.llm_tokenizer import (IGNORE_ID, build_llm_tokenizer, clean_text,
                                                 encode_prompts)
+from fireredasr.train.encoder_cache import EncoderOutputCache, check_cacheable
 from fireredasr.train.task import Stats, Task
 
 logger = logging.getLogger(__name__)
@@ -63,18 +64,24 @@ def prompt_targets(tokenizer, texts: Sequence[str]) -> Dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def compute_loss(model, batch: Dict[str, Any], adapter_ctc_weight: float = 0.0
+def compute_loss(model, batch: Dict[str, Any], adapter_ctc_weight: float = 0.0,
+                 cache: Optional[EncoderOutputCache] = None
                  ) -> Tuple[torch.Tensor, Dict[str, float]]:
     """The LLM's cross entropy on the assistant turn, and token accuracy; with
     ``adapter_ctc_weight`` w > 0, w * the adapter's CTC (``FireRedAsrLlm.adapter_ctc_loss``)
-    is added."""
+    is added. With a ``cache``, training batches take the (frozen) encoder's outputs from it."""
     param = next(p for p in model.parameters())
     dev = param.device
     feats = batch["feats"].to(dev, param.dtype)
-    loss, logits, merged, ctc = model(feats, batch["feat_lengths"].to(dev),
-                                      batch["input_ids"].to(dev),
+    lengths = batch["feat_lengths"].to(dev)
+    encoder_out = None
+    if cache is not None and model.training:
+        encoder = getattr(model, "module", model).encoder  # the DeepSpeed engine wraps it
+        encoder_out = cache.encode(lambda f, n: encoder(f, n)[:2], batch["utts"], feats, lengths)
+    loss, logits, merged, ctc = model(feats, lengths, batch["input_ids"].to(dev),
                                       batch["attention_mask"].to(dev), batch["labels"].to(dev),
-                                      adapter_ctc=adapter_ctc_weight > 0.0)
+                                      adapter_ctc=adapter_ctc_weight > 0.0,
+                                      encoder_out=encoder_out)
     target = merged[:, 1:]
     valid = target != IGNORE_ID
     correct = ((logits[:, :-1].argmax(-1) == target) & valid).sum()
@@ -133,6 +140,13 @@ class LlmTask(Task):
     def __init__(self, cfg: DictConfig):
         super().__init__(cfg)
         self.tokenizer = load_tokenizer(cfg.model)
+        self.encoder_cache = None
+        cache_gb = float(cfg.model.get("encoder_cache_gb", 0.0))
+        if cache_gb > 0.0:
+            check_cacheable(cfg)
+            self.encoder_cache = EncoderOutputCache(int(cache_gb * 1e9))
+            logger.info("frozen-encoder outputs are cached per utterance (up to %.2f GB per "
+                        "process): epochs after the first skip the encoder", cache_gb)
 
     def tokenize(self, text: str) -> List[int]:
         return self.tokenizer(clean_text(text), add_special_tokens=False)["input_ids"]
@@ -149,7 +163,8 @@ class LlmTask(Task):
         return build_model(self.cfg.model, self.tokenizer)[0]
 
     def compute_loss(self, model, batch: Dict[str, Any]) -> Tuple[torch.Tensor, Stats]:
-        return compute_loss(model, batch, float(self.cfg.model.get("adapter_ctc_weight", 0.0)))
+        return compute_loss(model, batch, float(self.cfg.model.get("adapter_ctc_weight", 0.0)),
+                            self.encoder_cache)
 
     def export(self, out_dir: str, state: Dict[str, torch.Tensor], **options: Any) -> None:
         """``copy_llm=True`` copies the base LLM folder instead of linking it."""

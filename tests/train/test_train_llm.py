@@ -82,6 +82,7 @@ def test_frozen_encoder_is_exported_from_its_initialisation(data, ref_aed_dir, r
                            f"model.encoder_init={ref_aed_dir}",
                            f"model.llm_dir={ref_llm_dir / 'Qwen2-7B-Instruct'}",
                            "model.freeze_encoder=true", "model.lora_r=4",
+                           "model.encoder_cache_gb=0.1", "data.spec_augment.enabled=false",
                            "data.max_frames_per_batch=800", "data.num_workers=0",
                            "trainer.max_steps=2", "trainer.save_every=2", "trainer.valid_every=0",
                            "trainer.progress_bar=false"],
@@ -122,6 +123,19 @@ def test_frozen_encoder_stays_in_eval_mode_while_the_rest_trains(ref_aed_dir, re
     model, _ = build_model(mcfg)
     model.train()
     assert model.encoder.training
+
+
+def test_encoder_cache_with_changing_features_is_a_clear_error(data, ref_aed_dir, ref_llm_dir,
+                                                               tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "fireredasr.bin.train_llm",
+                           f"data.train_dir={data['train']}", f"data.valid_dir={data['dev']}",
+                           f"data.cmvn={data['cmvn']}", f"exp_dir={tmp_path / 'e'}",
+                           f"model.encoder_init={ref_aed_dir}",
+                           f"model.llm_dir={ref_llm_dir / 'Qwen2-7B-Instruct'}",
+                           "model.freeze_encoder=true", "model.encoder_cache_gb=1"],
+                          capture_output=True, text=True, env=ENV, cwd=REPO, timeout=300)
+    assert proc.returncode == 1 and "data.spec_augment.enabled=true" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_missing_llm_folder_is_a_clear_error(data, ref_aed_dir, tmp_path):
