@@ -57,7 +57,7 @@ class FireRedAsrLlm(nn.Module):
     def freeze_encoder(self) -> None:
         """Keep the encoder as initialised: no gradients, and eval mode even while the rest
         trains, so it gives the features its AED gave (dropout in a frozen encoder is only
-        noise, and on CPU it cost a quarter of a training step)."""
+        noise, and on CPU it cost about a sixth of a training step)."""
         for p in self.encoder.parameters():
             p.requires_grad = False
         self.encoder_frozen = True
