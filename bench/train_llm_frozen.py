@@ -1,4 +1,4 @@
-"""Benchmark: what a frozen encoder and LoRA dropout cost a stage-9 training step on CPU.
+"""Benchmark: what a frozen encoder, LoRA dropout and output scoring cost a stage-9 training step on CPU.
 
     .venv/bin/python bench/train_llm_frozen.py [--utts 33 --frames 240] [--steps 6]
         [--threads 1] [--precisions bf16]
@@ -13,7 +13,10 @@ Qwen2 base LLM (hidden 256, 4 layers), LoRA r 16, random weights built without a
   * ``frozen (eval)``: ``model.freeze_encoder=true`` as it is now;
   * ``frozen, LoRA dropout 0``: plus ``model.lora_dropout=0``;
   * ``+ cached encoder``: plus ``model.encoder_cache_gb`` (the warm-up step fills the cache,
-    as the first epoch does), the mini recipe's setting;
+    as the first epoch does);
+  * ``+ LM head on the transcript``: plus output scores only where the loss needs them
+    (``FireRedAsrLlm.scored_tail_length``), as training does now: the mini recipe's setting.
+    The settings above score every position, as training did before;
 
 and prints each one's seconds per step and its speed relative to ``frozen, train mode``.
 The default batch is one of the mini recipe's (8000 frames of ~2.4 s utterances) and one
@@ -40,23 +43,27 @@ from fireredasr.train import llm_task  # noqa: E402
 from fireredasr.train.encoder_cache import EncoderOutputCache  # noqa: E402
 from fireredasr.train.trainer import deepspeed_config, init_distributed  # noqa: E402
 
-SETTINGS = [  # (name, freeze_encoder, frozen encoder left in train mode, LoRA dropout, cache)
-    ("trained encoder", False, False, 0.05, False),
-    ("frozen, train mode", True, True, 0.05, False),
-    ("frozen (eval)", True, False, 0.05, False),
-    ("frozen, LoRA dropout 0", True, False, 0.0, False),
-    ("+ cached encoder", True, False, 0.0, True),
+SETTINGS = [  # (name, freeze_encoder, frozen encoder left in train mode, LoRA dropout, cache,
+    #            output scores at every position)
+    ("trained encoder", False, False, 0.05, False, True),
+    ("frozen, train mode", True, True, 0.05, False, True),
+    ("frozen (eval)", True, False, 0.05, False, True),
+    ("frozen, LoRA dropout 0", True, False, 0.0, False, True),
+    ("+ cached encoder", True, False, 0.0, True, True),
+    ("+ LM head on the transcript", True, False, 0.0, True, False),
 ]
 BASELINE = "frozen, train mode"
 
 
-def step_seconds(mcfg, encoder_train_mode: bool, cache: bool, precision: str, batch,
-                 steps: int) -> float:
+def step_seconds(mcfg, encoder_train_mode: bool, cache: bool, score_all: bool,
+                 precision: str, batch, steps: int) -> float:
     import deepspeed
 
     model, _ = llm_task.build_model(mcfg)
     if encoder_train_mode:  # the behaviour before freeze_encoder kept the encoder in eval
         model.encoder_frozen = False
+    if score_all:  # the behaviour before training scored only the transcript's positions
+        model.scored_tail_length = lambda labels: labels.size(1)
     params = [p for p in model.parameters() if p.requires_grad]
     trainer = OmegaConf.create({"precision": precision, "grad_accum": 1, "grad_clip": 5.0})
     ds = OmegaConf.load(REPO / "conf" / "deepspeed" / "zero2.yaml")
@@ -91,11 +98,11 @@ def main() -> int:
         print(f"batch {args.utts} x {args.frames} frames, {args.threads} thread(s), cpu")
         for precision in args.precisions.split(","):
             seconds = {}
-            for name, frozen, train_mode, lora_dropout, cache in SETTINGS:
+            for name, frozen, train_mode, lora_dropout, cache, score_all in SETTINGS:
                 mcfg = OmegaConf.merge(base, {"freeze_encoder": frozen,
                                               "lora_dropout": lora_dropout})
-                seconds[name] = step_seconds(mcfg, train_mode, cache, precision, batch,
-                                             args.steps)
+                seconds[name] = step_seconds(mcfg, train_mode, cache, score_all, precision,
+                                             batch, args.steps)
             for name, s in seconds.items():
                 print(f"{precision} {name:24s} {s:6.3f} s/step  {seconds[BASELINE] / s:5.2f}x "
                       f"vs '{BASELINE}'")

@@ -125,19 +125,37 @@ class FireRedAsrLlm(nn.Module):
     def forward(self, feats, feat_lengths, input_ids, attention_mask, labels,
                 adapter_ctc: bool = False,
                 encoder_out: Optional[Tuple[torch.Tensor, torch.Tensor]] = None):
-        """(loss, logits, merged labels, adapter CTC loss per token or None): the LLM's
-        token-level cross entropy on the assistant turn, for training; with ``adapter_ctc``
-        also ``adapter_ctc_loss``. ``encoder_out`` (outputs, lengths), when given, stands for
-        the encoder's pass over ``feats`` (a frozen encoder's outputs computed earlier)."""
+        """(loss, logits, labels, adapter CTC loss per token or None): the LLM's token-level
+        cross entropy on the assistant turn, for training; with ``adapter_ctc`` also
+        ``adapter_ctc_loss``. ``encoder_out`` (outputs, lengths), when given, stands for the
+        encoder's pass over ``feats`` (a frozen encoder's outputs computed earlier).
+
+        The returned ``logits`` and ``labels`` cover only the sequence's tail from the
+        position before the first labelled one (``logits[:, t]`` predicts ``labels[:, t + 1]``):
+        the prompt and the speech slot need no output scores, and the LM head over the whole
+        vocabulary at every position is a large share of a small LLM's step."""
         if encoder_out is None:
             speech, speech_lens = self.embed_speech(feats, feat_lengths)
         else:
             speech, speech_lens = self.encoder_projector(*encoder_out)
         inputs_embeds, mask, merged = self.merge(speech, speech_lens, input_ids, attention_mask,
                                                  labels)
-        out = self.llm(inputs_embeds=inputs_embeds, attention_mask=mask, labels=merged)
+        keep = self.scored_tail_length(merged)
+        logits = self.llm(inputs_embeds=inputs_embeds, attention_mask=mask,
+                          logits_to_keep=keep).logits
+        tail = merged[:, -keep:]
+        loss = F.cross_entropy(logits[:, :-1].float().flatten(0, 1), tail[:, 1:].flatten(),
+                               ignore_index=IGNORE_ID)
         ctc = self.adapter_ctc_loss(speech, speech_lens, labels) if adapter_ctc else None
-        return out.loss, out.logits, merged, ctc
+        return loss, logits, tail, ctc
+
+    @staticmethod
+    def scored_tail_length(labels: torch.Tensor) -> int:
+        """How many final positions of a batch's merged ``labels`` need output scores: from
+        the one before the first labelled position on (at least 2, at most all)."""
+        labelled = (labels != IGNORE_ID).any(0).nonzero()
+        keep = labels.size(1) - int(labelled[0]) + 1 if labelled.numel() else 2
+        return max(2, min(keep, labels.size(1)))
 
     def adapter_ctc_loss(self, speech: torch.Tensor, speech_lens: torch.Tensor,
                          labels: torch.Tensor) -> torch.Tensor:

@@ -78,11 +78,11 @@ def compute_loss(model, batch: Dict[str, Any], adapter_ctc_weight: float = 0.0,
     if cache is not None and model.training:
         encoder = getattr(model, "module", model).encoder  # the DeepSpeed engine wraps it
         encoder_out = cache.encode(lambda f, n: encoder(f, n)[:2], batch["utts"], feats, lengths)
-    loss, logits, merged, ctc = model(feats, lengths, batch["input_ids"].to(dev),
+    loss, logits, labels, ctc = model(feats, lengths, batch["input_ids"].to(dev),
                                       batch["attention_mask"].to(dev), batch["labels"].to(dev),
                                       adapter_ctc=adapter_ctc_weight > 0.0,
                                       encoder_out=encoder_out)
-    target = merged[:, 1:]
+    target = labels[:, 1:]
     valid = target != IGNORE_ID
     correct = ((logits[:, :-1].argmax(-1) == target) & valid).sum()
     stats = {"tokens": float(valid.sum()), "correct": float(correct),

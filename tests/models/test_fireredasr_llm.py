@@ -93,3 +93,19 @@ def test_training_prompts_and_labels(ref_llm_api):
     assert tok.decode(first[prefix:-1]) == "换一首歌"
     assert (labels[0, :prefix] == -100).all() and labels[0, prefix:].tolist() == first[prefix:]
     assert (labels[1][~mask[1]] == -100).all() and (ids[1][~mask[1]] == tok.pad_token_id).all()
+
+
+def test_training_loss_on_the_tail_equals_the_full_sequence_loss(ref_llm_api, expected):
+    """forward() scores only the assistant turn's positions: same loss as the LLM's own
+    cross entropy over every position, and logits that line up with the labels it returns."""
+    model, tok = ref_llm_api.model, ref_llm_api.tokenizer
+    feats, lengths = expected["feats"][:2], expected["feat_lengths"][:2]
+    ids, mask, labels, _ = encode_prompts(tok, ["今天天气很好", "北京"], decode=False)
+    with torch.no_grad():
+        loss, logits, tail, _ = model(feats, lengths, ids, mask, labels)
+        embeds, att, merged = model.merge(*model.embed_speech(feats, lengths), ids, mask, labels)
+        full = model.llm(inputs_embeds=embeds, attention_mask=att, labels=merged)
+    assert logits.size(1) < merged.size(1) and torch.equal(tail, merged[:, -tail.size(1):])
+    assert (tail[:, 0] == -100).all() and (tail[:, 1] != -100).any()
+    assert torch.allclose(loss, full.loss, atol=1e-5), (loss, full.loss)
+    assert torch.allclose(logits, full.logits[:, -logits.size(1):], atol=1e-4)
