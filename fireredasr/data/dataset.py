@@ -140,11 +140,13 @@ def build_text_table(kaldi_texts: Sequence[str], plain_texts: Sequence[str],
 
 
 def make_batches(infos: Sequence[UttInfo], max_frames_per_batch: int, bucket_size: int,
-                 seed: int, epoch: int, shuffle: bool = True) -> List[List[int]]:
+                 seed: int, epoch: int, shuffle: bool = True,
+                 subset: Optional[Sequence[int]] = None) -> List[List[int]]:
     """Dynamic batches whose padded size (longest x count) stays within ``max_frames_per_batch``,
-    built over length-sorted buckets; bucket contents and batch order are seeded shuffles."""
+    built over length-sorted buckets; bucket contents and batch order are seeded shuffles.
+    Batches hold indices into ``infos``: of all of them, or of ``subset`` only."""
     rng = random.Random(seed * 100003 + epoch)
-    order = list(range(len(infos)))
+    order = list(range(len(infos))) if subset is None else list(subset)
     if shuffle:
         rng.shuffle(order)
     batches: List[List[int]] = []
@@ -174,6 +176,26 @@ def shard(batches: List[List[int]], rank: int, world_size: int, pad: bool = Fals
         return padded[rank::world_size]
     n = len(batches) // world_size
     return batches[: n * world_size][rank::world_size]
+
+
+def utterance_shares(num_utts: int, world_size: int, seed: int) -> List[List[int]]:
+    """A fixed, seeded split of utterance indices into ``world_size`` disjoint shares."""
+    order = list(range(num_utts))
+    random.Random(seed).shuffle(order)
+    return [sorted(order[r::world_size]) for r in range(world_size)]
+
+
+def shard_by_utterance(infos: Sequence[UttInfo], max_frames_per_batch: int, bucket_size: int,
+                       seed: int, epoch: int, rank: int, world_size: int
+                       ) -> List[List[int]]:
+    """This rank's training batches, made each epoch from its own fixed share of the
+    utterances (:func:`utterance_shares`): a process sees the same utterances every epoch,
+    so what it caches per utterance is reused. Every rank gets the same count (each computes
+    all ranks' batch lists; the longer ones drop their last batches)."""
+    per_rank = [make_batches(infos, max_frames_per_batch, bucket_size, seed, epoch, subset=share)
+                for share in utterance_shares(len(infos), world_size, seed)]
+    n = min(len(b) for b in per_rank)
+    return per_rank[rank][:n]
 
 
 class BatchDataset(torch.utils.data.Dataset):

@@ -18,7 +18,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from fireredasr.data.dataset import BatchDataset, make_batches, make_loader, shard
+from fireredasr.data.dataset import (BatchDataset, make_batches, make_loader, shard,
+                                     shard_by_utterance)
 from fireredasr.data.processor import UttInfo
 from fireredasr.train import checkpoint as ckpt
 from fireredasr.train.schedulers import build_lr_lambda
@@ -90,6 +91,8 @@ class Trainer:
         tcfg = cfg.trainer
         if tcfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
+        if cfg.data.shard_by not in ("batch", "utterance"):
+            raise ValueError(f"unknown data.shard_by={cfg.data.shard_by!r} (batch, utterance)")
         params = [p for p in model.parameters() if p.requires_grad]
         if cfg.optim.name != "adamw":
             raise ValueError(f"unknown optimizer {cfg.optim.name!r} (adamw)")
@@ -123,9 +126,13 @@ class Trainer:
 
     def _loader(self, infos, epoch: int, train: bool, start: int = 0):
         dcfg = self.cfg.data
-        batches = make_batches(infos, dcfg.max_frames_per_batch, dcfg.bucket_size,
-                               self.cfg.seed, epoch, shuffle=train)
-        mine = shard(batches, self.rank, self.world_size, pad=not train)
+        if train and dcfg.shard_by == "utterance":
+            mine = shard_by_utterance(infos, dcfg.max_frames_per_batch, dcfg.bucket_size,
+                                      self.cfg.seed, epoch, self.rank, self.world_size)
+        else:
+            batches = make_batches(infos, dcfg.max_frames_per_batch, dcfg.bucket_size,
+                                   self.cfg.seed, epoch, shuffle=train)
+            mine = shard(batches, self.rank, self.world_size, pad=not train)
         ds = BatchDataset(infos, mine[start:], self.frontend, dcfg, self.task.targets,
                           seed=self.cfg.seed + (0 if train else 1), epoch=epoch, train=train,
                           first_index=start)

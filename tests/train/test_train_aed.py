@@ -154,6 +154,11 @@ def test_overrides_multirun_and_config_typos(data, tmp_path):
                              capture_output=True, text=True, env=ENV, cwd=REPO)
     assert missing.returncode == 1 and f"data dir not found: {tmp_path / 'nope'}" in missing.stderr
     assert "Traceback" not in missing.stderr
+    value = subprocess.run([sys.executable, "-m", "fireredasr.bin.train_aed", *base,
+                            "data.shard_by=utterances"], capture_output=True, text=True,
+                           env=ENV, cwd=REPO)
+    assert value.returncode == 1 and "unknown data.shard_by='utterances'" in value.stderr
+    assert "Traceback" not in value.stderr
 
 
 def test_bad_utterances_and_non_finite_batches_are_skipped(data, tmp_path):

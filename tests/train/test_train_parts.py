@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fireredasr.data.dataset import make_batches, shard
+from fireredasr.data.dataset import make_batches, shard, shard_by_utterance
 from fireredasr.data.processor import IGNORE_ID, UttInfo, spec_augment
 from fireredasr.train.checkpoint import (COMPLETE, META, average_state_dicts,
                                          complete_checkpoints, select_checkpoints)
@@ -73,6 +73,26 @@ def test_dynamic_batches_and_equal_shards():
     padded = [shard(batches, r, 3, pad=True) for r in range(3)]
     assert len({len(s) for s in padded}) == 1
     assert sum(b is not None for s in padded for b in s) == len(batches)
+
+
+def test_utterance_shards_are_fixed_disjoint_and_equal_in_steps():
+    infos = [UttInfo(f"u{i}", 50 + (i * 37) % 400, (1,)) for i in range(101)]
+    seen = []
+    for epoch in range(3):
+        shards = [shard_by_utterance(infos, 1000, 20, 1, epoch, r, 2) for r in range(2)]
+        assert len(shards[0]) == len(shards[1]) > 0
+        for b in shards[0] + shards[1]:
+            assert max(infos[i].num_frames for i in b) * len(b) <= 1000 or len(b) == 1
+        seen.append([{i for b in s for i in b} for s in shards])
+        assert not seen[-1][0] & seen[-1][1]
+    # Each process keeps its own utterances: across epochs only dropped batches differ.
+    owner = {i: r for r in range(2) for e in seen for i in e[r]}
+    assert all(i in seen[e][owner[i]] or i not in set().union(*seen[e])
+               for e in range(3) for i in owner)
+    assert len(owner) >= 95
+    # Batches are re-formed each epoch.
+    assert shard_by_utterance(infos, 1000, 20, 1, 0, 0, 2) != \
+        shard_by_utterance(infos, 1000, 20, 1, 1, 0, 2)
 
 
 def test_spec_augment_masks_with_zeros_deterministically():
