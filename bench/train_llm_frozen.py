@@ -95,7 +95,8 @@ def main() -> int:
                  "feats": torch.randn(args.utts, args.frames, 80, generator=g),
                  "feat_lengths": torch.full((args.utts,), args.frames, dtype=torch.long),
                  **llm_task.prompt_targets(tokenizer, corpus[: args.utts])}
-        print(f"batch {args.utts} x {args.frames} frames, {args.threads} thread(s), cpu")
+        print(f"batch {args.utts} x {args.frames} frames, {args.threads} thread(s), cpu; "
+              f"LLM vocabulary {len(tokenizer)} (the mini recipe's stand-in: ~2300)")
         for precision in args.precisions.split(","):
             seconds = {}
             for name, frozen, train_mode, lora_dropout, cache, score_all in SETTINGS:
