@@ -1,4 +1,5 @@
-"""Benchmark: what a frozen encoder, LoRA dropout and output scoring cost a stage-9 training step on CPU.
+"""Benchmark: what a frozen encoder, LoRA dropout and output scoring cost a stage-9 training
+step on CPU.
 
     .venv/bin/python bench/train_llm_frozen.py [--utts 33 --frames 240] [--steps 6]
         [--threads 1] [--precisions bf16]
@@ -96,7 +97,7 @@ def main() -> int:
                  "feat_lengths": torch.full((args.utts,), args.frames, dtype=torch.long),
                  **llm_task.prompt_targets(tokenizer, corpus[: args.utts])}
         print(f"batch {args.utts} x {args.frames} frames, {args.threads} thread(s), cpu; "
-              f"LLM vocabulary {len(tokenizer)} (the mini recipe's stand-in: ~2300)")
+              f"LLM vocabulary {len(tokenizer)}")
         for precision in args.precisions.split(","):
             seconds = {}
             for name, frozen, train_mode, lora_dropout, cache, score_all in SETTINGS:

@@ -83,7 +83,8 @@ def test_frozen_encoder_is_exported_from_its_initialisation(data, ref_aed_dir, r
                            f"model.llm_dir={ref_llm_dir / 'Qwen2-7B-Instruct'}",
                            "model.freeze_encoder=true", "model.lora_r=4",
                            "model.encoder_cache_gb=0.1", "data.spec_augment.enabled=false",
-                           "data.shard_by=utterance", "data.max_frames_per_batch=800", "data.num_workers=0",
+                           "data.shard_by=utterance", "data.max_frames_per_batch=800",
+                           "data.num_workers=0",
                            "trainer.max_steps=2", "trainer.save_every=2", "trainer.valid_every=0",
                            "trainer.progress_bar=false"],
                           capture_output=True, text=True, env=ENV, cwd=REPO, timeout=600)
