@@ -1,14 +1,18 @@
 """Benchmark: AED training throughput and model FLOPs utilisation (MFU), fp32 and bf16.
 
     .venv/bin/python bench/train_aed.py [--model aed_xs] [--steps 8] [--utts 16 --frames 500]
-        [--device cuda] [--precisions bf16]
+        [--device cuda] [--precisions bf16] [--set d_model=128 n_layers_dec=2]
+        [--dropouts 0.1,0.0]
 
 Runs real DeepSpeed training steps (ZeRO-2, AdamW, label-smoothed CE, one process) of a model
 preset from conf/model on synthetic batches (N utterances x T frames, 20 tokens each) and
 prints audio seconds trained per wall second and MFU: model FLOPs per step (forward + backward,
 counted by torch's FlopCounterMode) per second, divided by the machine's matmul peak measured
 in the same run for the same dtype, on the same device. Each figure is also printed as a
-``RESULT<TAB>name<TAB>value<TAB>note`` line for bench/gpu_check.sh.
+``RESULT<TAB>name<TAB>value<TAB>note`` line for bench/gpu_check.sh. ``--dropouts`` times the
+model at each dropout rate (residual and attention/feed-forward alike) and prints each one's
+speed against the first: on a CPU the dropout masks' random numbers are a visible share of a
+small model's step.
 """
 from __future__ import annotations
 
@@ -50,8 +54,9 @@ def make_model(preset: str, vocab: int, **overrides) -> FireRedAsrAed:
     """A conf/model preset (fields replaced by ``overrides``) with seeded random weights."""
     cfg = OmegaConf.merge(OmegaConf.load(REPO / "conf" / "model" / f"{preset}.yaml"), overrides)
     args = argparse.Namespace(idim=80, n_layers_enc=cfg.n_layers_enc, n_layers_dec=cfg.n_layers_dec,
-                              n_head=cfg.n_head, d_model=cfg.d_model, residual_dropout=0.1,
-                              dropout_rate=0.1, kernel_size=cfg.kernel_size, pe_maxlen=5000,
+                              n_head=cfg.n_head, d_model=cfg.d_model,
+                              residual_dropout=cfg.residual_dropout, dropout_rate=cfg.dropout_rate,
+                              kernel_size=cfg.kernel_size, pe_maxlen=5000,
                               odim=vocab, sos_id=3, eos_id=4, pad_id=2)
     torch.manual_seed(0)
     return FireRedAsrAed(args)
@@ -76,10 +81,11 @@ def step_flops(model, feats, lengths, ys_in, ys_out) -> float:
     return float(counter.get_total_flops())
 
 
-def run(precision: str, preset: str, vocab: int, data, steps: int, device: str) -> float:
+def run(precision: str, preset: str, vocab: int, data, steps: int, device: str,
+        **overrides) -> float:
     import deepspeed
 
-    model = make_model(preset, vocab)
+    model = make_model(preset, vocab, **overrides)
     trainer = OmegaConf.create({"precision": precision, "grad_accum": 1, "grad_clip": 5.0})
     ds = OmegaConf.load(REPO / "conf" / "deepspeed" / "zero2.yaml")
     params = [p for p in model.parameters()]
@@ -111,12 +117,17 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="aed_xs")
     p.add_argument("--vocab", type=int, default=5000)
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="fields of the preset to replace, e.g. d_model=128 n_layers_dec=2")
+    p.add_argument("--dropouts", default="",
+                   help="comma-separated dropout rates to time against the first, e.g. 0.1,0.0")
     add_training_bench_options(p, utts=16, frames=500, steps=8)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     init_distributed()
+    overrides = OmegaConf.to_container(OmegaConf.from_dotlist(args.set))
     data = batch(args.utts, args.frames, args.vocab)
-    model = make_model(args.model, args.vocab).to(args.device)
+    model = make_model(args.model, args.vocab, **overrides).to(args.device)
     n_params = sum(q.numel() for q in model.parameters())
     flops = step_flops(model, *(x.to(args.device) for x in data))
     del model
@@ -124,10 +135,29 @@ def main() -> int:
     print(f"{args.model}: {n_params / 1e6:.1f}M parameters (vocab {args.vocab}); batch "
           f"{args.utts} x {args.frames} frames = {audio:.0f} s of audio; "
           f"{flops / 1e9:.1f} GFLOP per training step; {args.threads} threads")
+    if args.dropouts:
+        compare_dropouts(args, data, overrides, [float(x) for x in args.dropouts.split(",")])
+        return 0
     report_training_speed(
-        lambda precision: run(precision, args.model, args.vocab, data, args.steps, args.device),
+        lambda precision: run(precision, args.model, args.vocab, data, args.steps, args.device,
+                              **overrides),
         args.precisions.split(","), args.device, flops, audio, f"AED training {args.model}")
     return 0
+
+
+def compare_dropouts(args, data, overrides: dict, rates: list) -> None:
+    """Seconds per training step at each dropout rate, and each one's speed-up over the first."""
+    audio = args.utts * args.frames / 100.0
+    for precision in args.precisions.split(","):
+        base = None
+        for rate in rates:
+            sec = run(precision, args.model, args.vocab, data, args.steps, args.device,
+                      **{**overrides, "residual_dropout": rate, "dropout_rate": rate})
+            base = base or sec
+            print(f"{precision}, dropout {rate}: {sec:.3f} s/step, {audio / sec:7.1f} audio-s/s, "
+                  f"{base / sec:.2f}x the dropout {rates[0]} speed")
+            result(f"AED training {args.model} {precision} dropout {rate}, audio-s/s",
+                   audio / sec, f"{base / sec:.2f}x dropout {rates[0]}")
 
 
 def report_training_speed(seconds_per_step, precisions, device: str, flops: float,
