@@ -51,8 +51,13 @@ def matmul_peak(dtype: torch.dtype, device: str = "cpu", n: int = 2048, reps: in
 
 
 def make_model(preset: str, vocab: int, **overrides) -> FireRedAsrAed:
-    """A conf/model preset (fields replaced by ``overrides``) with seeded random weights."""
-    cfg = OmegaConf.merge(OmegaConf.load(REPO / "conf" / "model" / f"{preset}.yaml"), overrides)
+    """A conf/model preset (fields replaced by ``overrides``) with seeded random weights. A
+    field the preset lacks is an error, not a silently unused value."""
+    preset_cfg = OmegaConf.load(REPO / "conf" / "model" / f"{preset}.yaml")
+    unknown = sorted(set(overrides) - set(preset_cfg))
+    if unknown:
+        raise ValueError(f"{preset} has no field(s) {unknown}; its fields: {list(preset_cfg)}")
+    cfg = OmegaConf.merge(preset_cfg, overrides)
     args = argparse.Namespace(idim=80, n_layers_enc=cfg.n_layers_enc, n_layers_dec=cfg.n_layers_dec,
                               n_head=cfg.n_head, d_model=cfg.d_model,
                               residual_dropout=cfg.residual_dropout, dropout_rate=cfg.dropout_rate,
@@ -126,8 +131,12 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     init_distributed()
     overrides = OmegaConf.to_container(OmegaConf.from_dotlist(args.set))
+    try:
+        rates = [float(x) for x in args.dropouts.split(",")] if args.dropouts else []
+        model = make_model(args.model, args.vocab, **overrides).to(args.device)
+    except ValueError as e:
+        p.error(str(e))
     data = batch(args.utts, args.frames, args.vocab)
-    model = make_model(args.model, args.vocab, **overrides).to(args.device)
     n_params = sum(q.numel() for q in model.parameters())
     flops = step_flops(model, *(x.to(args.device) for x in data))
     del model
@@ -135,8 +144,8 @@ def main() -> int:
     print(f"{args.model}: {n_params / 1e6:.1f}M parameters (vocab {args.vocab}); batch "
           f"{args.utts} x {args.frames} frames = {audio:.0f} s of audio; "
           f"{flops / 1e9:.1f} GFLOP per training step; {args.threads} threads")
-    if args.dropouts:
-        compare_dropouts(args, data, overrides, [float(x) for x in args.dropouts.split(",")])
+    if rates:
+        compare_dropouts(args, data, overrides, rates, audio)
         return 0
     report_training_speed(
         lambda precision: run(precision, args.model, args.vocab, data, args.steps, args.device,
@@ -145,9 +154,9 @@ def main() -> int:
     return 0
 
 
-def compare_dropouts(args, data, overrides: dict, rates: list) -> None:
-    """Seconds per training step at each dropout rate, and each one's speed-up over the first."""
-    audio = args.utts * args.frames / 100.0
+def compare_dropouts(args, data, overrides: dict, rates: list, audio: float) -> None:
+    """Seconds per training step at each dropout rate, and each one's speed-up over the first
+    (``audio``: seconds of audio per step)."""
     for precision in args.precisions.split(","):
         base = None
         for rate in rates:

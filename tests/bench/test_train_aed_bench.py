@@ -6,9 +6,19 @@ import sys
 
 from tests.conftest import REPO
 
+BENCH = [sys.executable, str(REPO / "bench" / "train_aed.py")]
+
+
+def test_a_field_the_preset_lacks_is_a_usage_error():
+    proc = subprocess.run(BENCH + ["--set", "d_modle=32"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 2
+    assert "aed_xs has no field(s) ['d_modle']" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
 
 def test_dropout_comparison_times_each_rate_against_the_first():
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "train_aed.py"),
+    proc = subprocess.run(BENCH + [
                            "--model", "aed_xs", "--vocab", "40", "--utts", "2", "--frames", "64",
                            "--steps", "1", "--threads", "1", "--precisions", "fp32",
                            "--set", "d_model=32", "n_layers_enc=1", "n_layers_dec=1", "n_head=2",
