@@ -19,7 +19,8 @@ Qwen2 base LLM (hidden 256, 4 layers), LoRA r 16, random weights built without a
     (``FireRedAsrLlm.scored_tail_length``), as training does now: the mini recipe's setting.
     The settings above score every position, as training did before;
 
-and prints each one's seconds per step and its speed relative to ``frozen, train mode``.
+and prints each one's seconds per step and its speed relative to ``frozen, train mode``;
+with ``--precisions fp32,bf16`` also bf16's speed against fp32 in the recipe's setting.
 The default batch is one of the mini recipe's (8000 frames of ~2.4 s utterances) and one
 thread, as each of stage 9's two processes has.
 """
@@ -98,8 +99,9 @@ def main() -> int:
                  **llm_task.prompt_targets(tokenizer, corpus[: args.utts])}
         print(f"batch {args.utts} x {args.frames} frames, {args.threads} thread(s), cpu; "
               f"LLM vocabulary {len(tokenizer)}")
+        by_precision = {}
         for precision in args.precisions.split(","):
-            seconds = {}
+            seconds = by_precision[precision] = {}
             for name, frozen, train_mode, lora_dropout, cache, score_all in SETTINGS:
                 mcfg = OmegaConf.merge(base, {"freeze_encoder": frozen,
                                               "lora_dropout": lora_dropout})
@@ -108,6 +110,10 @@ def main() -> int:
             for name, s in seconds.items():
                 print(f"{precision} {name:24s} {s:6.3f} s/step  {seconds[BASELINE] / s:5.2f}x "
                       f"vs '{BASELINE}'")
+        if "fp32" in by_precision and "bf16" in by_precision:
+            recipe = SETTINGS[-1][0]  # the mini recipe's setting
+            print(f"'{recipe}': bf16 speed-up over fp32 "
+                  f"{by_precision['fp32'][recipe] / by_precision['bf16'][recipe]:.2f}x")
     return 0
 
 

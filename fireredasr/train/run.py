@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fireredasr.models.checkpoint import CheckpointError
 from fireredasr.train.checkpoint import average_experiment
+from fireredasr.train.precision import resolve_precision
 from fireredasr.train.task import Task
 from fireredasr.train.trainer import Trainer, TrainingDataError, init_distributed
 
@@ -59,6 +60,11 @@ def start_run(cfg: DictConfig):
     use_hydra_output_dir(cfg)
     setup_run_logging(cfg.exp_dir, rank)
     torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))))
+    from deepspeed.accelerator import get_accelerator
+
+    # The snapshot records the precision the run trains in, not "auto".
+    cfg.trainer.precision = resolve_precision(cfg.trainer.precision,
+                                              get_accelerator().device_name())
     if rank == 0:
         OmegaConf.save(cfg, os.path.join(cfg.exp_dir, "config.yaml"), resolve=True)
     logger.info("experiment %s: %d process(es)", cfg.exp_dir, world)

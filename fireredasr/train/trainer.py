@@ -22,6 +22,7 @@ from fireredasr.data.dataset import (BatchDataset, make_batches, make_loader, sh
                                      shard_by_utterance)
 from fireredasr.data.processor import UttInfo
 from fireredasr.train import checkpoint as ckpt
+from fireredasr.train.precision import resolve_precision
 from fireredasr.train.schedulers import build_lr_lambda
 from fireredasr.train.task import Task
 
@@ -59,19 +60,18 @@ def deepspeed_config(ds_cfg: DictConfig, trainer: DictConfig) -> Dict[str, Any]:
         if key in cfg:
             raise ValueError(f"deepspeed.{key} is set from trainer.* (precision, grad_accum, "
                              "grad_clip); remove it from the deepspeed config")
-    if trainer.precision not in ("fp32", "bf16", "fp16"):
-        raise ValueError(f"trainer.precision must be fp32, bf16 or fp16, got {trainer.precision!r}")
-    if trainer.precision == "fp16":
-        from deepspeed.accelerator import get_accelerator
+    from deepspeed.accelerator import get_accelerator
 
+    precision = resolve_precision(trainer.precision, get_accelerator().device_name())
+    if precision == "fp16":
         if not get_accelerator().is_fp16_supported():
             raise ValueError(f"trainer.precision=fp16 is not supported on the "
                              f"{get_accelerator().device_name()} accelerator; use bf16 or fp32")
     cfg.update(train_micro_batch_size_per_gpu=1,  # batches are dynamic; loss is per batch
                gradient_accumulation_steps=int(trainer.grad_accum),
                gradient_clipping=float(trainer.grad_clip),
-               bf16={"enabled": trainer.precision == "bf16"},
-               fp16={"enabled": trainer.precision == "fp16", "initial_scale_power": 16})
+               bf16={"enabled": precision == "bf16"},
+               fp16={"enabled": precision == "fp16", "initial_scale_power": 16})
     return cfg
 
 

@@ -188,17 +188,21 @@ def test_bad_utterances_and_non_finite_batches_are_skipped(data, tmp_path):
     assert "training finished at step 20" in log
 
 
-def test_deepspeed_launcher_and_fp16_message(data, tmp_path):
+def test_deepspeed_launcher_auto_precision_and_fp16_message(data, tmp_path):
     exp = tmp_path / "exp"
     launcher = Path(sys.executable).parent / "deepspeed"
     env = dict(ENV, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     proc = subprocess.run([str(launcher), "--no_local_rank", "--num_gpus", "2", "--master_port",
                            "29631", "--module", "fireredasr.bin.train_aed",
-                           *tiny_overrides(data, exp, **{"trainer.max_steps": 2})],
+                           *tiny_overrides(data, exp, **{"trainer.max_steps": 2,
+                                                          "trainer.precision": "auto"})],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     log = (exp / "train.log").read_text()
     assert "2 process(es)" in log and "training finished at step 2" in log
+    # auto is resolved once, logged, and the snapshot holds what the run trained in.
+    chosen = yaml.safe_load((exp / "config.yaml").read_text())["trainer"]["precision"]
+    assert chosen in ("fp32", "bf16") and f"trainer.precision=auto: {chosen}" in log
     if not torch.cuda.is_available():
         # fp16 on the CPU accelerator depends on the processor (oneDNN fp16 support): where
         # DeepSpeed has it, fp16 trains; elsewhere it is refused with a message.
