@@ -62,11 +62,11 @@ def deepspeed_config(ds_cfg: DictConfig, trainer: DictConfig) -> Dict[str, Any]:
                              "grad_clip); remove it from the deepspeed config")
     from deepspeed.accelerator import get_accelerator
 
-    precision = resolve_precision(trainer.precision, get_accelerator().device_name())
-    if precision == "fp16":
-        if not get_accelerator().is_fp16_supported():
-            raise ValueError(f"trainer.precision=fp16 is not supported on the "
-                             f"{get_accelerator().device_name()} accelerator; use bf16 or fp32")
+    accelerator = get_accelerator()
+    precision = resolve_precision(trainer.precision, accelerator.device_name())
+    if precision == "fp16" and not accelerator.is_fp16_supported():
+        raise ValueError(f"trainer.precision=fp16 is not supported on the "
+                         f"{accelerator.device_name()} accelerator; use bf16 or fp32")
     cfg.update(train_micro_batch_size_per_gpu=1,  # batches are dynamic; loss is per batch
                gradient_accumulation_steps=int(trainer.grad_accum),
                gradient_clipping=float(trainer.grad_clip),

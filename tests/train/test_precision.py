@@ -8,7 +8,8 @@ from fireredasr.train.trainer import deepspeed_config
 
 
 def test_auto_takes_bf16_only_where_the_cpu_multiplies_it_fast():
-    assert auto_precision("cpu", frozenset({"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}))[0] == "bf16"
+    amx = frozenset({"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
+    assert auto_precision("cpu", amx)[0] == "bf16"
     precision, why = auto_precision("cpu", frozenset({"avx512f", "avx512_bf16"}))
     assert precision == "fp32" and "no AMX" in why
     assert auto_precision("cpu", frozenset({"avx2"}))[0] == "fp32"
