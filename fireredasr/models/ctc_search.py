@@ -13,7 +13,9 @@ step-by-step attention beam search.
 """
 from __future__ import annotations
 
+import heapq
 import math
+from operator import itemgetter
 from typing import Dict, List, Tuple
 
 import torch
@@ -24,11 +26,15 @@ from fireredasr.models.ctc import CTC_BLANK_ID
 NEG_INF = -float("inf")
 
 
-def _logaddexp(*xs: float) -> float:
-    m = max(xs)
-    if m == NEG_INF:
-        return NEG_INF
-    return m + math.log(sum(math.exp(x - m) for x in xs))
+def _logaddexp(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)), -inf when both are. The search calls it ~2 x beam^2 times a
+    frame, so it takes two plain floats."""
+    if a == NEG_INF:   # most sums have one empty side: a prefix's new mass ends in a token
+        return b
+    if b == NEG_INF:
+        return a
+    m = a if a > b else b
+    return m + math.log(math.exp(a - m) + math.exp(b - m))
 
 
 def ctc_greedy_search(log_probs: torch.Tensor, lengths: torch.Tensor) -> List[List[Hypothesis]]:
@@ -46,6 +52,20 @@ def ctc_greedy_search(log_probs: torch.Tensor, lengths: torch.Tensor) -> List[Li
     return results
 
 
+def _accumulate(nxt: Dict[Tuple[int, ...], List[float]], prefix: Tuple[int, ...], slot: int,
+                score: float) -> None:
+    """Add alignment mass ``score`` to ``nxt[prefix][slot]`` (0: ends in blank, 1: in the
+    prefix's last token), creating the entry on its first finite mass."""
+    if score == NEG_INF:
+        return  # no alignment reaches it (e.g. a repeat without a blank)
+    masses = nxt.get(prefix)
+    if masses is None:
+        masses = nxt[prefix] = [NEG_INF, NEG_INF]
+        masses[slot] = score
+    else:
+        masses[slot] = _logaddexp(masses[slot], score)
+
+
 def ctc_prefix_beam_search(log_probs: torch.Tensor, length: int, beam_size: int
                            ) -> List[Tuple[Tuple[int, ...], float]]:
     """Prefix beam search over one utterance's (T, V) CTC log-probs, cut to ``length``.
@@ -54,35 +74,26 @@ def ctc_prefix_beam_search(log_probs: torch.Tensor, length: int, beam_size: int
     its alignments ending in blank (pb) and in its last token (pnb); only the ``beam_size``
     most likely tokens of a frame are expanded. Returns up to ``beam_size`` (prefix, log-prob)
     pairs, best first. With a beam as large as the number of prefixes it is exact.
+    Pure Python, ~2 x beam^2 log-adds a frame: bench/ctc_prefix_beam.py times it.
     """
     lp = log_probs[:length].float().cpu()
-    hyps: Dict[Tuple[int, ...], Tuple[float, float]] = {(): (0.0, NEG_INF)}
     k = min(beam_size, lp.size(1))
-    for t in range(lp.size(0)):
-        frame = lp[t]
-        top_scores, top_ids = frame.topk(k)
-        nxt: Dict[Tuple[int, ...], List[float]] = {}
-
-        def add(prefix: Tuple[int, ...], pb: float, pnb: float) -> None:
-            if pb == NEG_INF and pnb == NEG_INF:
-                return  # no alignment reaches this prefix (e.g. a repeat without a blank)
-            old = nxt.setdefault(prefix, [NEG_INF, NEG_INF])
-            old[0], old[1] = _logaddexp(old[0], pb), _logaddexp(old[1], pnb)
-
-        for token, p in zip(top_ids.tolist(), top_scores.tolist()):
-            for prefix, (pb, pnb) in hyps.items():
-                last = prefix[-1] if prefix else None
+    top_scores, top_ids = lp.topk(k, dim=-1)   # every frame's candidates in one call
+    beam: List[Tuple[Tuple[int, ...], float, float, float]] = [((), 0.0, NEG_INF, 0.0)]
+    for frame_scores, frame_ids in zip(top_scores.tolist(), top_ids.tolist()):
+        nxt: Dict[Tuple[int, ...], List[float]] = {}   # prefix -> [pb, pnb]
+        for token, p in zip(frame_ids, frame_scores):
+            for prefix, pb, pnb, total in beam:
                 if token == CTC_BLANK_ID:
-                    add(prefix, _logaddexp(pb, pnb) + p, NEG_INF)
-                elif token == last:
-                    add(prefix, NEG_INF, pnb + p)             # repeat merged into the token
-                    add(prefix + (token,), NEG_INF, pb + p)   # a blank separated the repeat
+                    _accumulate(nxt, prefix, 0, total + p)
+                elif prefix and token == prefix[-1]:
+                    _accumulate(nxt, prefix, 1, pnb + p)             # repeat merged into it
+                    _accumulate(nxt, prefix + (token,), 1, pb + p)   # a blank separated them
                 else:
-                    add(prefix + (token,), NEG_INF, _logaddexp(pb, pnb) + p)
-        ranked = sorted(nxt.items(), key=lambda kv: -_logaddexp(*kv[1]))[:beam_size]
-        hyps = {prefix: (pb, pnb) for prefix, (pb, pnb) in ranked}
-    return sorted(((prefix, _logaddexp(pb, pnb)) for prefix, (pb, pnb) in hyps.items()),
-                  key=lambda x: -x[1])
+                    _accumulate(nxt, prefix + (token,), 1, total + p)
+        scored = [(prefix, pb, pnb, _logaddexp(pb, pnb)) for prefix, (pb, pnb) in nxt.items()]
+        beam = heapq.nlargest(beam_size, scored, key=itemgetter(3))   # stable, like sorted()
+    return [(prefix, total) for prefix, _, _, total in beam]
 
 
 def batch_ctc_prefix_beam_search(log_probs: torch.Tensor, lengths: torch.Tensor,
