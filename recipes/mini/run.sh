@@ -41,7 +41,7 @@ decode_overrides=
 # The AED's decode: CTC prefix beam search rescored by the attention decoder; on the dev set
 # of the recorded run (RESULTS.md) 37.34% CER against 44.05% with the attention search alone.
 # A wide beam gives the decoder more homophones to choose from: on dev 27.30% CER with 30
-# prefixes against 30.88% with the paper's 3 (50: 27.24%, at 2.6x the decoding time).
+# prefixes against 30.88% with the paper's 3 (50: 27.24%, for a slower decode).
 aed_decode_overrides="--decode_mode attention_rescoring --beam_size 30"
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
