@@ -77,6 +77,21 @@ def ctc_like_posteriors(frames: int, vocab: int, seed: int) -> torch.Tensor:
     return logits.log_softmax(-1)
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def beam_list(text: str) -> List[int]:
+    """``--beams``: comma-separated beam sizes, each at least 1."""
+    return [positive_int(b) for b in text.split(",")]
+
+
 def timed(fn, *args) -> Tuple[float, object]:
     start = time.perf_counter()
     out = fn(*args)
@@ -85,15 +100,18 @@ def timed(fn, *args) -> Tuple[float, object]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frames", type=int, default=250, help="encoder frames (10 s at 40 ms)")
-    ap.add_argument("--vocab", type=int, default=7832)
-    ap.add_argument("--beams", default="10,30")
-    ap.add_argument("--utts", type=int, default=4)
+    ap.add_argument("--frames", type=positive_int, default=250,
+                    help="encoder frames (10 s at 40 ms)")
+    ap.add_argument("--vocab", type=positive_int, default=7832)
+    ap.add_argument("--beams", type=beam_list, default="10,30")
+    ap.add_argument("--utts", type=positive_int, default=4)
     args = ap.parse_args()
+    if args.vocab < 2:
+        ap.error("--vocab must be >= 2: the blank and at least one token")
     torch.set_num_threads(1)
     posts = [ctc_like_posteriors(args.frames, args.vocab, seed) for seed in range(args.utts)]
     same = True
-    for beam in (int(b) for b in args.beams.split(",")):
+    for beam in args.beams:
         t_new = t_old = 0.0
         for lp in posts:
             dt, old = timed(baseline_prefix_beam_search, lp, beam)

@@ -16,3 +16,10 @@ def test_prefix_beam_bench_reports_a_ratio_and_identical_results():
                        r"speed-up [0-9.]+x", proc.stdout, re.M)
     assert beams == ["1", "4"]
     assert "identical: True" in proc.stdout
+
+
+def test_prefix_beam_bench_rejects_a_bad_beam_list_with_a_message():
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "ctc_prefix_beam.py"),
+                           "--beams", "10,x"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "argument --beams: expected an integer, got 'x'" in proc.stderr
