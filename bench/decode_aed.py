@@ -9,8 +9,8 @@ work.
                                          [--shape tiny]   # a smoke run of the script
 
 Prints the speed-up of the cached search over the released re-run-everything search, the
-time of each decoding mode of a model with a CTC head (ctc_greedy, ctc_prefix_beam,
-attention_rescoring) against the attention search, checks
+time of each decoding mode of a model with a CTC head (joint_ctc_attention, ctc_greedy,
+ctc_prefix_beam, attention_rescoring) against the attention search, checks
 that their hypotheses are identical (exit 1 if not), and prints the autocast speed ratio of
 each reduced precision and how many of its hypotheses agree with fp32. The end-to-end section
 times what a user waits for, audio -> features -> encoder -> search (``--e2e_max_len`` steps at

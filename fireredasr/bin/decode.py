@@ -9,7 +9,8 @@ aed_length_penalty 0.6; LLM: beam 3, repetition_penalty 3.0, llm_length_penalty 
 hyp, confidence (AED), nbest (with --nbest > 1), timestamp (CTM lines, with --return_timestamp 1
 on a model with a CTC head), rtf, and the scoring outputs wer, wer.json and wer.align.
 FireRedASR2 shallow fusion: --elm_dir DIR --elm_weight W. Models with a CTC head also decode
-with --decode_mode ctc_greedy | ctc_prefix_beam | attention_rescoring (--ctc_weight).
+with --decode_mode joint_ctc_attention | ctc_greedy | ctc_prefix_beam | attention_rescoring
+(--ctc_weight).
 """
 from __future__ import annotations
 

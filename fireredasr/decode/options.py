@@ -35,7 +35,8 @@ HELP = {
     "aed_length_penalty": "score + this x length when a hypothesis ends",
     "eos_penalty": "scale of the <eos> log-probability (FireRedASR2 allows > 1)",
     "decode_mode": "attention (the released search) or a CTC mode (needs a CTC head)",
-    "ctc_weight": "attention_rescoring: score = attention + ctc_weight x CTC",
+    "ctc_weight": "attention_rescoring and joint_ctc_attention: score = attention + "
+                  "ctc_weight x CTC",
     "elm_dir": "external LSTM LM folder for shallow fusion (FireRedASR2)",
     "elm_weight": "shallow-fusion weight of the external LM",
     "return_timestamp": "1: token timestamps from CTC alignment (needs a CTC head)",

@@ -15,6 +15,7 @@ from typing import Callable, List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from fireredasr.models.ctc_prefix_score import CtcPrefixScorer
 from fireredasr.models.lstm_lm import ELM_EOS_ID, ELM_SOS_ID
 from fireredasr.models.transformer_decoder import DecoderState, TransformerDecoder
 
@@ -23,7 +24,10 @@ logger = logging.getLogger(__name__)
 INF = 1e10
 
 
-DECODE_MODES = ("attention", "ctc_greedy", "ctc_prefix_beam", "attention_rescoring")
+DECODE_MODES = ("attention", "joint_ctc_attention", "ctc_greedy", "ctc_prefix_beam",
+                "attention_rescoring")
+# The modes the attention beam search below runs (the others: fireredasr/models/ctc_search.py).
+ATTENTION_SEARCH_MODES = ("attention", "joint_ctc_attention")
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,11 @@ class BeamSearchConfig:
     length_penalty: float = 0.0
     eos_penalty: float = 1.0
     elm_weight: float = 0.0  # shallow-fusion weight of an external LM (FireRedASR2)
-    # attention (the released search) | ctc_greedy | ctc_prefix_beam | attention_rescoring;
-    # the CTC modes need a CTC head (fireredasr/models/ctc_search.py).
+    # attention (the released search) | joint_ctc_attention | ctc_greedy | ctc_prefix_beam |
+    # attention_rescoring; all but the first need a CTC head.
     decode_mode: str = "attention"
-    rescoring_ctc_weight: float = 0.5  # attention_rescoring: att + this * ctc
+    # attention_rescoring: att + this * ctc; joint_ctc_attention: the same at every step
+    rescoring_ctc_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if self.decode_mode not in DECODE_MODES:
@@ -69,6 +74,10 @@ class Hypothesis:
     # (starts, ends) in seconds from the CTC alignment (with timestamps asked for); None when
     # no alignment exists
     ctc_times: Optional[Tuple[List[float], List[float]]] = None
+
+# joint_ctc_attention scores this many times beam_size tokens of each row with CTC (ESPnet's
+# partial scoring).
+JOINT_PRE_BEAM = 1.5
 
 # FireRedASR2 multiplies the external LM's eos score by this before fusion.
 ELM_EOS_SCALE = 3.0
@@ -99,8 +108,12 @@ class LmFusion:
 def run_search(step: Callable[[torch.Tensor], torch.Tensor],
             reorder: Callable[[torch.Tensor], None],
             max_lens: torch.Tensor, sos_id: int, eos_id: int, cfg: BeamSearchConfig,
-            device: torch.device, fusion: Optional[LmFusion] = None) -> List[List[Hypothesis]]:
+            device: torch.device, fusion: Optional[LmFusion] = None,
+            ctc: Optional[CtcPrefixScorer] = None) -> List[List[Hypothesis]]:
     """Run the released beam search given ``step(last_tokens) -> logits`` and ``reorder(rows)``.
+
+    With ``ctc`` (joint CTC/attention decoding) each row's best tokens also get their
+    weighted CTC prefix scores, and only those tokens can extend it.
 
     ``max_lens`` (n,) is each utterance's own step limit. Once an utterance reaches it, its
     hypotheses are treated as finished (they continue only with eos at no cost), so its
@@ -131,6 +144,8 @@ def run_search(step: Callable[[torch.Tensor], torch.Tensor],
             t_scores = t_scores + fusion.scores(ys[:, -1], finished)
         if cfg.eos_penalty != 1.0:
             t_scores[:, eos_id] *= cfg.eos_penalty
+        if ctc is not None:
+            t_scores = t_scores + ctc.scores(ys[:, -1], t_scores)
         top_scores, top_ys = torch.topk(t_scores, k=B, dim=1)
         top_scores = torch.where(finished, finished_scores, top_scores)
         top_ys = top_ys.masked_fill(finished, eos_id)
@@ -145,6 +160,8 @@ def run_search(step: Callable[[torch.Tensor], torch.Tensor],
         reorder(src_rows)
         if fusion is not None:
             fusion.reorder(src_rows)
+        if ctc is not None:
+            ctc.reorder(src_rows, new_tokens.view(rows))
         finished = (new_tokens == eos_id) | (row_limit <= t + 1)
         if bool(finished.all()):
             break
@@ -202,11 +219,12 @@ def check_elm_fits(elm: torch.nn.Module, decoder: TransformerDecoder) -> None:
 
 @torch.no_grad()
 def batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor, enc_mask: torch.Tensor,
-                      cfg: BeamSearchConfig, elm: Optional[torch.nn.Module] = None
-                      ) -> List[List[Hypothesis]]:
+                      cfg: BeamSearchConfig, elm: Optional[torch.nn.Module] = None,
+                      ctc_log_probs: Optional[torch.Tensor] = None) -> List[List[Hypothesis]]:
     """Cached batch beam search. enc: (N, T, d); enc_mask: (N, T) bool. Returns N n-best lists.
     With ``elm`` (an :class:`~fireredasr.models.lstm_lm.LstmLm`) and ``cfg.elm_weight`` > 0
-    its scores are fused in at every step."""
+    its scores are fused in at every step. ``cfg.decode_mode`` joint_ctc_attention adds the
+    CTC prefix scores of ``ctc_log_probs`` (N, T, V), ``cfg.rescoring_ctc_weight`` times."""
     max_lens = resolve_max_lens(cfg, enc_mask, decoder.max_positions)
     state: DecoderState = decoder.init_state(enc, enc_mask, cfg.beam_size, int(max_lens.max()))
     fusion = None
@@ -214,5 +232,12 @@ def batch_beam_search(decoder: TransformerDecoder, enc: torch.Tensor, enc_mask: 
         check_elm_fits(elm, decoder)
         fusion = LmFusion(elm, cfg.elm_weight, enc.size(0) * cfg.beam_size, decoder.eos_id,
                           enc.device)
+    ctc = None
+    if cfg.decode_mode == "joint_ctc_attention":
+        if ctc_log_probs is None:
+            raise ValueError("joint_ctc_attention needs the CTC head's log-probabilities")
+        ctc = CtcPrefixScorer(ctc_log_probs, enc_mask.sum(dim=1), cfg.beam_size,
+                              decoder.eos_id, cfg.rescoring_ctc_weight,
+                              pre_beam=max(cfg.beam_size, int(JOINT_PRE_BEAM * cfg.beam_size)))
     return run_search(lambda tok: decoder.step(state, tok), state.reorder, max_lens,
-                   decoder.sos_id, decoder.eos_id, cfg, enc.device, fusion)
+                   decoder.sos_id, decoder.eos_id, cfg, enc.device, fusion, ctc)

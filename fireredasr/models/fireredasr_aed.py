@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 
 from fireredasr.models import ctc_search
-from fireredasr.models.beam_search import BeamSearchConfig, Hypothesis, batch_beam_search
+from fireredasr.models.beam_search import (ATTENTION_SEARCH_MODES, BeamSearchConfig, Hypothesis,
+                                          batch_beam_search)
 from fireredasr.models.conformer_encoder import ConformerEncoder
 from fireredasr.models.ctc import CTC
 from fireredasr.models.ctc_alignment import ctc_token_times
@@ -85,8 +86,8 @@ class FireRedAsrAed(nn.Module):
         # The CTC posteriors only when a CTC mode or the timestamps read them.
         needs_ctc = return_timestamp or cfg.decode_mode != "attention"
         log_probs = self.ctc.log_probs(enc) if needs_ctc else None
-        if cfg.decode_mode == "attention":
-            hyps = batch_beam_search(self.decoder, enc, enc_mask, cfg, elm)
+        if cfg.decode_mode in ATTENTION_SEARCH_MODES:
+            hyps = batch_beam_search(self.decoder, enc, enc_mask, cfg, elm, log_probs)
         elif cfg.decode_mode == "ctc_greedy":
             hyps = ctc_search.ctc_greedy_search(log_probs, enc_lengths)
         elif cfg.decode_mode == "ctc_prefix_beam":
@@ -96,7 +97,7 @@ class FireRedAsrAed(nn.Module):
             hyps = ctc_search.attention_rescoring(self.decoder, enc, enc_mask, log_probs,
                                                   enc_lengths, cfg.beam_size, cfg.nbest,
                                                   cfg.rescoring_ctc_weight)
-        if cfg.decode_mode != "attention":
+        if cfg.decode_mode not in ATTENTION_SEARCH_MODES:
             ctc_search.add_confidence(hyps, enc_lengths)
         if return_timestamp:
             for i, nbest_list in enumerate(hyps):

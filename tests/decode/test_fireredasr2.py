@@ -165,7 +165,8 @@ def test_lm_fusion_state_is_carried_not_recomputed():
         torch.testing.assert_close(step_lp, full[:, t].log_softmax(-1))
 
 
-@pytest.mark.parametrize("mode", ["ctc_greedy", "ctc_prefix_beam", "attention_rescoring"])
+@pytest.mark.parametrize("mode", ["joint_ctc_attention", "ctc_greedy", "ctc_prefix_beam",
+                                  "attention_rescoring"])
 def test_ctc_modes_on_the_fitted_reference_give_the_transcripts(mode, ref_aed2_api,
                                                                 expected_hyps2, real_wavs):
     """The reference model's CTC head was fitted to a loss of 0.047, so every CTC mode must

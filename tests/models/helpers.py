@@ -14,9 +14,9 @@ def tiny_aed_args(**overrides) -> argparse.Namespace:
     return argparse.Namespace(**args)
 
 
-def tiny_aed(seed: int = 0, **overrides) -> FireRedAsrAed:
+def tiny_aed(seed: int = 0, ctc: bool = False, **overrides) -> FireRedAsrAed:
     torch.manual_seed(seed)
-    model = FireRedAsrAed.from_args(tiny_aed_args(**overrides))
+    model = FireRedAsrAed.from_args(tiny_aed_args(**overrides), ctc=ctc)
     # Non-trivial LayerNorm affine parameters so that tests exercise them.
     with torch.no_grad():
         for name, p in model.named_parameters():
