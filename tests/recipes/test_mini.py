@@ -48,10 +48,9 @@ def test_mini_recipe_tiny_runs_every_stage(tmp_path):
         dec = exp / model / "decode_test"
         assert len((dec / "hyp").read_text(encoding="utf-8").splitlines()) == 12
         assert json.loads((dec / "wer.json").read_text())["sentences"] == 12
-    # The recipe's AED decode is attention rescoring over a wide CTC beam; the fused one keeps
-    # the attention search.
+    # The recipe's AED decode is joint CTC/attention; the fused one keeps the attention search.
     plain = json.loads((exp / "aed" / "decode_test" / "decode.json").read_text())["settings"]
-    assert (plain["decode_mode"], plain["beam_size"]) == ("attention_rescoring", 30)
+    assert (plain["decode_mode"], plain["beam_size"]) == ("joint_ctc_attention", 10)
     assert fused["settings"]["decode_mode"] == "attention"
     table = (exp / "RESULTS.md").read_text()
     assert "| aed |" in table and "| aed_elm |" in table and "| llm |" in table and (exp / "results.png").is_file()
