@@ -36,10 +36,12 @@ class CtcPrefixScorer:
         self.weight, self.eos_id = weight, eos_id
         self.pre_beam = min(pre_beam, vocab)
         device = log_probs.device
-        # (T, rows, V): frames first, so the recursion indexes one frame at a time.
-        self.x = log_probs.float().repeat_interleave(beam_size, dim=0).transpose(0, 1)
-        self.x_blank = self.x[:, :, CTC_BLANK_ID]
-        rows = self.x.size(1)
+        # (T, N, V): frames first, so the recursion indexes one frame at a time; rows read
+        # their utterance's posteriors through utt_of_row (no beam_size copies of a large V).
+        self.x = log_probs.float().transpose(0, 1)
+        self.utt_of_row = torch.arange(n, device=device).repeat_interleave(beam_size)
+        self.x_blank = self.x[:, self.utt_of_row, CTC_BLANK_ID]              # (T, rows)
+        rows = self.utt_of_row.numel()
         self.last_frame = (lengths.to(device).long().clamp(min=1) - 1).repeat_interleave(beam_size)
         frame_ids = torch.arange(frames, device=device)[:, None]
         self.beyond = frame_ids > self.last_frame[None]      # (T, rows): padding frames
@@ -54,14 +56,14 @@ class CtcPrefixScorer:
         """``weight x`` (psi(prefix + c) - psi(prefix)) for each row's ``pre_beam`` best tokens
         c by ``att_scores`` (rows, V); :data:`NO_SCORE` for the other tokens."""
         cand = att_scores.topk(self.pre_beam, dim=1).indices               # (rows, K)
-        frames, rows, _ = self.x.shape
-        xc = self.x.gather(2, cand[None].expand(frames, -1, -1))            # (T, rows, K)
+        frames = self.x.size(0)
+        xc = self.x[:, self.utt_of_row[:, None], cand]                      # (T, rows, K)
         r_prev = torch.logaddexp(self.r[:, :, 0], self.r[:, :, 1])          # (T, rows)
         # phi: mass a new label c can follow. After the same label, only the alignments that
         # end in a blank count (otherwise c would merge into the repeat).
         repeat = (cand == last_tokens[:, None]) & ~self.empty[:, None]      # (rows, K)
         phi = torch.where(repeat[None], self.r[:, :, 1:2], r_prev[:, :, None])
-        r_new = torch.full((frames, rows, cand.size(1), 2), NO_SCORE, device=self.x.device)
+        r_new = torch.full((*xc.shape, 2), NO_SCORE, device=self.x.device)
         r_new[0, :, :, 0] = torch.where(self.empty[:, None], xc[0], NO_SCORE)
         for t in range(1, frames):
             r_new[t, :, :, 0] = torch.logaddexp(r_new[t - 1, :, :, 0], phi[t - 1]) + xc[t]
