@@ -75,7 +75,7 @@ elm_base="model.embedding_dim=256 model.hidden_size=256 trainer.max_epochs=20
 # than by audio: batches of 2000 frames over 5 epochs beat 8000 over 6 on the dev set (token
 # accuracy 0.534 against 0.414) in less time, and more steps keep paying (6000 sentences: dev
 # CER 46.93% after 10 epochs, 43.09% after 14; 11000 sentences: test 45.23% after 6 epochs,
-# 42.98% after 7). 6 epochs of 11000 (~4000 steps) fit the 45-minute budget on the
+# 43.89% after 7). 6 epochs of 11000 (~4000 steps) fit the 45-minute budget on the
 # development VM; with a 7th a fresh clone took more than 45 minutes on a slow day (RESULTS.md).
 llm_method="model.freeze_encoder=true model.adapter_ctc_weight=0.3 model.lora_dropout=0.0
   data.spec_augment.enabled=false model.encoder_cache_gb=2 data.shard_by=utterance"
