@@ -56,8 +56,9 @@ llm_train_overrides=       # Hydra overrides of the LLM training (conf/train_llm
 llm_model_dir=             # LLM folder to decode with (default: <exp>/llm/model)
 model_name=                # row name in the results table (default: the folder's name)
 decode_overrides=          # extra fireredasr-decode flags, e.g. "--beam_size 5"
-aed_decode_overrides=      # extra flags of stage 7's plain AED decode only (not the LM-fused
-                           # one), e.g. "--decode_mode attention_rescoring"
+aed_decode_overrides=      # extra flags of stage 7's AED decodes (not the LLM's), e.g.
+                           # "--decode_mode joint_ctc_attention"; with --elm true the weight
+                           # sweep and the fused decode use them too (an attention search)
 . "$FIREREDASR_ROOT/utils/parse_options.sh"
 
 stage_times_file=$exp/stage_times.tsv   # each stage's wall time, appended by log()
@@ -174,10 +175,11 @@ if run 7; then
     best_weight=$("$py" -m fireredasr.bin.sweep_elm_weight --model_dir "$aed_model_dir" \
       --elm_dir "$exp/elm/elm" --data_dir "$data/$valid_set" --nj "$nj" --ngpu "$ngpu" \
       --out_dir "$exp/$(model_row_name "$aed_model_dir")/elm_sweep_$valid_set" \
-      --weights $elm_weights)
+      --weights $elm_weights $decode_overrides $aed_decode_overrides)
     log 7 "best elm_weight on $valid_set: $best_weight"
-    decode_and_score 7 aed "$aed_model_dir" _elm --elm_dir "$exp/elm/elm" \
-      --elm_weight "$best_weight"
+    # The fused row differs from the plain one by the LM alone: the same search settings.
+    decode_and_score 7 aed "$aed_model_dir" _elm $aed_decode_overrides \
+      --elm_dir "$exp/elm/elm" --elm_weight "$best_weight"
   fi
 fi
 

@@ -1,9 +1,12 @@
 """Pick the LSTM-LM fusion weight on a dev set: one decode per weight, lowest error rate wins.
 
     fireredasr-sweep-elm-weight --model_dir exp/aed/model --elm_dir exp/elm/elm \
-        --data_dir data/dev --out_dir exp/aed/elm_sweep_dev --weights 0.1 0.2 0.3 0.5
+        --data_dir data/dev --out_dir exp/aed/elm_sweep_dev --weights 0.1 0.2 0.3 0.5 \
+        [--decode_mode joint_ctc_attention --beam_size 10 ...]
 
-Prints the best weight (0 when the LM does not help) and writes elm_weight_sweep.tsv.
+Prints the best weight (0 when the LM does not help) and writes elm_weight_sweep.tsv. Every
+decode of the sweep uses the decoding flags given (those of ``fireredasr-decode``, on top of
+the paper's settings), so the weight is chosen for the search it will be used with.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import sys
 
 from fireredasr.cli_utils import setup_logging
 from fireredasr.data.cmvn import CMVNError
+from fireredasr.decode.options import AedDecodeOptions, add_decoding_arguments, options_from_flags
 from fireredasr.models.checkpoint import CheckpointError
 
 logger = logging.getLogger("sweep_elm_weight")
@@ -21,20 +25,29 @@ logger = logging.getLogger("sweep_elm_weight")
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model_dir", required=True)
-    p.add_argument("--elm_dir", required=True)
     p.add_argument("--data_dir", required=True)
     p.add_argument("--out_dir", required=True)
     p.add_argument("--weights", type=float, nargs="+", default=[0.1, 0.2, 0.3, 0.5])
     p.add_argument("--nj", type=int, default=1)
     p.add_argument("--ngpu", type=int, default=0)
+    add_decoding_arguments(p, paper_defaults=True)   # --elm_dir (required here) among them
     args = p.parse_args(argv)
+    if not args.elm_dir:
+        p.error("the following arguments are required: --elm_dir")
     setup_logging()
     # torch, DeepSpeed: imported after the arguments, so that --help and usage errors are instant
     from fireredasr.decode.elm_sweep import sweep_elm_weight
 
     try:
+        if args.elm_weight is not None:
+            logger.info("--elm_weight %g ignored: the sweep tries --weights", args.elm_weight)
+            args.elm_weight = None
+        opts, other = options_from_flags("aed", args, AedDecodeOptions.paper())
+        if other:  # the recipes pass one set of flags to both families' decodes
+            logger.info("not AED options, ignored: %s",
+                        " ".join(f"--{k} {v}" for k, v in other.items()))
         best, _ = sweep_elm_weight(args.model_dir, args.elm_dir, args.data_dir, args.out_dir,
-                                   args.weights, nj=args.nj, ngpu=args.ngpu)
+                                   args.weights, opts, nj=args.nj, ngpu=args.ngpu)
     except (FileNotFoundError, ValueError, CheckpointError, CMVNError) as e:
         logger.error("%s", e)
         return 1

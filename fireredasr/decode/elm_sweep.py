@@ -5,27 +5,35 @@ with the lowest error rate wins, ties going to the smaller weight.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from fireredasr.data.kaldi_dir import DataDir, read_map
 from fireredasr.decode.decode_data_dir import decode_data_dir
+from fireredasr.decode.options import AedDecodeOptions, decode_options
 from fireredasr.scoring.cer import score
 
 logger = logging.getLogger(__name__)
 
 
 def sweep_elm_weight(model_dir: str, elm_dir: str, data_dir: str, out_dir: str,
-                     weights: Sequence[float], args: Optional[Dict[str, Any]] = None,
+                     weights: Sequence[float],
+                     options: Union[None, Mapping[str, Any], AedDecodeOptions] = None,
                      nj: int = 1, ngpu: int = 0) -> Tuple[float, List[Tuple[float, float]]]:
     """Decode ``data_dir`` once per weight; returns (best weight, [(weight, error rate)]).
+    ``options`` (an options object, or a released ``args`` dict over the paper's settings) is
+    the search every decode uses; the sweep sets only the LM and its weight.
     Writes ``elm_weight_sweep.tsv`` and ``best_elm_weight`` into ``out_dir``."""
     refs = DataDir.load(data_dir).text
+    base = decode_options("aed", options, base=AedDecodeOptions.paper())
+    # Options the LM cannot fuse with fail here, before the first decode.
+    dataclasses.replace(base, elm_dir=elm_dir, elm_weight=max(map(float, weights), default=0.0))
     table: List[Tuple[float, float]] = []
     for w in sorted({0.0, *map(float, weights)}):
         sub = os.path.join(out_dir, f"elm{w:g}")
-        settings = dict(args or {}, elm_dir=elm_dir if w > 0 else "", elm_weight=w)
+        settings = dataclasses.replace(base, elm_dir=elm_dir if w > 0 else "", elm_weight=w)
         decode_data_dir(model_dir, data_dir, sub, "aed", settings, nj=nj, ngpu=ngpu)
         summary, _ = score(refs, read_map(os.path.join(sub, "hyp")))
         table.append((w, summary.error_rate))

@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, Union
 
-from fireredasr.models.beam_search import DECODE_MODES, BeamSearchConfig
+from fireredasr.models.beam_search import ATTENTION_SEARCH_MODES, DECODE_MODES, BeamSearchConfig
 
 # Released keys accepted and ignored: FireRedASR2's fp16 switch (the toolkit's reduced
 # precision is ``bf16`` autocast).
@@ -119,6 +119,11 @@ class AedDecodeOptions(_ReleasedNames, BeamSearchConfig):
         if self.elm_weight > 0.0 and not self.elm_dir:
             raise ValueError(f"elm_weight={self.elm_weight} needs elm_dir (an external LM "
                              "folder)")
+        if self.elm_weight > 0.0 and self.decode_mode not in ATTENTION_SEARCH_MODES:
+            # The LM scores the attention search's steps; other modes would ignore it.
+            raise ValueError(f"an external LM (elm_weight={self.elm_weight}) fuses with the "
+                             f"attention searches ({', '.join(ATTENTION_SEARCH_MODES)}), not "
+                             f"decode_mode {self.decode_mode}")
 
     @property
     def needs_ctc(self) -> bool:

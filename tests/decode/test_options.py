@@ -48,6 +48,9 @@ def test_paper_settings():
                                         ({"beam_size": 2, "nbest": 3}, "nbest"),
                                         ({"elm_weight": 0.3}, "elm_dir"),
                                         ({"decode_mode": "ctc"}, "decode_mode"),
+                                        ({"decode_mode": "attention_rescoring",
+                                          "elm_dir": "lm", "elm_weight": 0.3},
+                                         "fuses with the attention searches"),
                                         ({"eos_penalty": 0}, "eos_penalty")])
 def test_aed_validation(bad, match):
     with pytest.raises(ValueError, match=match):
