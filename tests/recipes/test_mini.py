@@ -48,12 +48,12 @@ def test_mini_recipe_tiny_runs_every_stage(tmp_path):
         dec = exp / model / "decode_test"
         assert len((dec / "hyp").read_text(encoding="utf-8").splitlines()) == 12
         assert json.loads((dec / "wer.json").read_text())["sentences"] == 12
-    # The recipe's AED decodes are joint CTC/attention at beam 10: the plain one, every decode
+    # The recipe's AED decodes are joint CTC/attention at beam 20: the plain one, every decode
     # of the LM weight sweep and the fused one (which then differs by the LM alone).
     for decode in (exp / "aed" / "decode_test", exp / "aed" / "elm_sweep_dev" / "elm0",
                    exp / "aed" / "elm_sweep_dev" / "elm0.3", exp / "aed_elm" / "decode_test"):
         settings = json.loads((decode / "decode.json").read_text())["settings"]
-        assert (settings["decode_mode"], settings["beam_size"]) == ("joint_ctc_attention", 10)
+        assert (settings["decode_mode"], settings["beam_size"]) == ("joint_ctc_attention", 20)
     table = (exp / "RESULTS.md").read_text()
     assert "| aed |" in table and "| aed_elm |" in table and "| llm |" in table and (exp / "results.png").is_file()
     # Every stage logged its wall time.
