@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     p.add_argument("--weights", type=float, nargs="+", default=[0.1, 0.2, 0.3, 0.5])
     p.add_argument("--nj", type=int, default=1)
     p.add_argument("--ngpu", type=int, default=0)
+    p.add_argument("--batch_size", type=int, default=8)
+    p.add_argument("--bf16", type=int, default=0)
     add_decoding_arguments(p, paper_defaults=True)   # --elm_dir (required here) among them
     args = p.parse_args(argv)
     if not args.elm_dir:
@@ -42,12 +44,14 @@ def main(argv=None) -> int:
         if args.elm_weight is not None:
             logger.info("--elm_weight %g ignored: the sweep tries --weights", args.elm_weight)
             args.elm_weight = None
-        opts, other = options_from_flags("aed", args, AedDecodeOptions.paper())
+        opts, other = options_from_flags("aed", args, AedDecodeOptions.paper(),
+                                         bf16=bool(args.bf16))
         if other:  # the recipes pass one set of flags to both families' decodes
             logger.info("not AED options, ignored: %s",
                         " ".join(f"--{k} {v}" for k, v in other.items()))
         best, _ = sweep_elm_weight(args.model_dir, args.elm_dir, args.data_dir, args.out_dir,
-                                   args.weights, opts, nj=args.nj, ngpu=args.ngpu)
+                                   args.weights, opts, batch_size=args.batch_size,
+                                   nj=args.nj, ngpu=args.ngpu)
     except (FileNotFoundError, ValueError, CheckpointError, CMVNError) as e:
         logger.error("%s", e)
         return 1

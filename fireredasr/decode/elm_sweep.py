@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Sequence, Tuple, Union
 
 from fireredasr.data.kaldi_dir import DataDir, read_map
 from fireredasr.decode.decode_data_dir import decode_data_dir
@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 def sweep_elm_weight(model_dir: str, elm_dir: str, data_dir: str, out_dir: str,
                      weights: Sequence[float],
                      options: Union[None, Mapping[str, Any], AedDecodeOptions] = None,
-                     nj: int = 1, ngpu: int = 0) -> Tuple[float, List[Tuple[float, float]]]:
+                     batch_size: int = 8, nj: int = 1, ngpu: int = 0
+                     ) -> Tuple[float, List[Tuple[float, float]]]:
     """Decode ``data_dir`` once per weight; returns (best weight, [(weight, error rate)]).
     ``options`` (an options object, or a released ``args`` dict over the paper's settings) is
     the search every decode uses; the sweep sets only the LM and its weight.
@@ -34,7 +35,7 @@ def sweep_elm_weight(model_dir: str, elm_dir: str, data_dir: str, out_dir: str,
     for w in sorted({0.0, *map(float, weights)}):
         sub = os.path.join(out_dir, f"elm{w:g}")
         settings = dataclasses.replace(base, elm_dir=elm_dir if w > 0 else "", elm_weight=w)
-        decode_data_dir(model_dir, data_dir, sub, "aed", settings, nj=nj, ngpu=ngpu)
+        decode_data_dir(model_dir, data_dir, sub, "aed", settings, batch_size, nj, ngpu)
         summary, _ = score(refs, read_map(os.path.join(sub, "hyp")))
         table.append((w, summary.error_rate))
         logger.info("elm_weight %g: %s %.2f%%", w, summary.metric, summary.error_rate)

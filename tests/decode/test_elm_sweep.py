@@ -19,7 +19,7 @@ def test_every_decode_of_the_sweep_uses_the_given_search(ref_aed2_dir, tmp_path,
                                                          capsys):
     rc, out = _sweep(ref_aed2_dir, tmp_path, "--elm_dir", str(ref_aed2_dir / "elm"),
                      "--decode_mode", "joint_ctc_attention", "--beam_size", "2",
-                     "--repetition_penalty", "2.0")
+                     "--repetition_penalty", "2.0", "--batch_size", "3")
     assert rc == 0
     for weight in ("0", "0.3"):
         settings = json.loads((out / f"elm{weight}" / "decode.json").read_text())["settings"]
