@@ -88,8 +88,8 @@ elm_base="model.embedding_dim=256 model.hidden_size=256 optim.lr=2e-2 trainer.ma
 # accuracy 0.534 against 0.414) in less time, and more steps keep paying (6000 sentences: dev
 # CER 46.93% after 10 epochs, 43.09% after 14; 11000 sentences: test 45.23% after 6 epochs,
 # 43.89% after 7). 5 epochs of 11000 (~3340 steps) pay for the external LM (stages 5-7,
-# ~2 minutes) within the 45-minute budget: the LM gained the AED 7.2 points of test CER
-# (22.88% -> 15.71%), the 6th epoch's loss cost the LLM 4.2 (45.23% -> 49.44%; RESULTS.md).
+# ~2 minutes) within the 45-minute budget: the LM gained the AED 7.0 points of test CER
+# (22.72% -> 15.71%), the 6th epoch's loss cost the LLM 4.2 (45.23% -> 49.44%; RESULTS.md).
 # The machine runs up to ~12% slower on some days, so the whole recipe is kept near 40
 # minutes at its usual speed (42.6 on such a day).
 llm_method="model.freeze_encoder=true model.adapter_ctc_weight=0.3 model.lora_dropout=0.0
