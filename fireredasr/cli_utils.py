@@ -14,6 +14,15 @@ def setup_logging(level: str = "INFO") -> None:
     logging.getLogger().setLevel(level.upper())
 
 
+def log_other_family_flags(log: logging.Logger, family: str, other: dict) -> None:
+    """Log the decoding flags given that belong to the other model family (as
+    ``decode.options.options_from_flags`` returns them): the recipes pass one set of flags to
+    both families' commands, so they are ignored, not refused."""
+    if other:
+        log.info("not %s options, ignored: %s", family.upper(),
+                 " ".join(f"--{k} {v}" for k, v in other.items()))
+
+
 def export_parser(doc: str, default_num: int, default_out: str) -> "argparse.ArgumentParser":
     """The options every export command shares: which experiment, how many checkpoints are
     averaged (the last N, or the N best by validation loss), and where the folder goes."""

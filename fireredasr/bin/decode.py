@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 
-from fireredasr.cli_utils import setup_logging
+from fireredasr.cli_utils import log_other_family_flags, setup_logging
 from fireredasr.data.cmvn import CMVNError
 from fireredasr.data.kaldi_dir import DataDir, read_map
 from fireredasr.decode.api import ASR_TYPES, model_family
@@ -55,9 +55,7 @@ def main(argv=None) -> int:
     try:
         opts, other = options_from_flags(family, args, OPTIONS_BY_FAMILY[family].paper(),
                                          bf16=bool(args.bf16))
-        if other:  # the recipes pass one set of flags to both families' decodes
-            logger.info("not %s options, ignored: %s", family.upper(),
-                        " ".join(f"--{k} {v}" for k, v in other.items()))
+        log_other_family_flags(logger, family, other)
         data = DataDir.load(args.data_dir)
         decode_data_dir(args.model_dir, args.data_dir, args.out_dir, args.asr_type, opts,
                         args.batch_size, args.nj, args.ngpu, args.collapse_repeats)

@@ -14,7 +14,7 @@ import argparse
 import logging
 import sys
 
-from fireredasr.cli_utils import setup_logging
+from fireredasr.cli_utils import log_other_family_flags, setup_logging
 from fireredasr.data.cmvn import CMVNError
 from fireredasr.decode.options import AedDecodeOptions, add_decoding_arguments, options_from_flags
 from fireredasr.models.checkpoint import CheckpointError
@@ -46,9 +46,7 @@ def main(argv=None) -> int:
             args.elm_weight = None
         opts, other = options_from_flags("aed", args, AedDecodeOptions.paper(),
                                          bf16=bool(args.bf16))
-        if other:  # the recipes pass one set of flags to both families' decodes
-            logger.info("not AED options, ignored: %s",
-                        " ".join(f"--{k} {v}" for k, v in other.items()))
+        log_other_family_flags(logger, "aed", other)
         best, _ = sweep_elm_weight(args.model_dir, args.elm_dir, args.data_dir, args.out_dir,
                                    args.weights, opts, batch_size=args.batch_size,
                                    nj=args.nj, ngpu=args.ngpu)

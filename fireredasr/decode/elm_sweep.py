@@ -29,12 +29,12 @@ def sweep_elm_weight(model_dir: str, elm_dir: str, data_dir: str, out_dir: str,
     Writes ``elm_weight_sweep.tsv`` and ``best_elm_weight`` into ``out_dir``."""
     refs = DataDir.load(data_dir).text
     base = decode_options("aed", options, base=AedDecodeOptions.paper())
-    # Options the LM cannot fuse with fail here, before the first decode.
-    dataclasses.replace(base, elm_dir=elm_dir, elm_weight=max(map(float, weights), default=0.0))
+    # Every weight's options are built (and so checked) before the first decode.
+    runs = [(w, dataclasses.replace(base, elm_dir=elm_dir if w > 0 else "", elm_weight=w))
+            for w in sorted({0.0, *map(float, weights)})]
     table: List[Tuple[float, float]] = []
-    for w in sorted({0.0, *map(float, weights)}):
+    for w, settings in runs:
         sub = os.path.join(out_dir, f"elm{w:g}")
-        settings = dataclasses.replace(base, elm_dir=elm_dir if w > 0 else "", elm_weight=w)
         decode_data_dir(model_dir, data_dir, sub, "aed", settings, batch_size, nj, ngpu)
         summary, _ = score(refs, read_map(os.path.join(sub, "hyp")))
         table.append((w, summary.error_rate))
